@@ -1,0 +1,99 @@
+"""Audit events (审计日志): who did what, to which object, from where, with what outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Action(models.TextChoices):
+    LOGIN_SUCCESS = "login.success", _("登录成功")
+    LOGIN_FAILURE = "login.failure", _("登录失败")
+    LOGIN_LOCKED = "login.locked", _("账号锁定")
+    LOGOUT = "logout", _("退出登录")
+    ACCOUNT_CREATE = "account.create", _("创建账号")
+    ACCOUNT_UPDATE = "account.update", _("修改账号")
+    ACCOUNT_DISABLE = "account.disable", _("停用账号")
+    ACCOUNT_ENABLE = "account.enable", _("启用账号")
+    ACCOUNT_UNLOCK = "account.unlock", _("解除锁定")
+    PASSWORD_RESET = "password.reset", _("重置密码")
+    PASSWORD_CHANGE = "password.change", _("修改密码")
+    ROLE_ASSIGN = "role.assign", _("分配角色")
+    ORGANISATION_CREATE = "organisation.create", _("创建机构")
+    ORGANISATION_UPDATE = "organisation.update", _("修改机构")
+    COHORT_CREATE = "cohort.create", _("创建城市批次")
+    COHORT_MEMBERS = "cohort.members", _("调整批次城市")
+    ACCESS_DENIED = "access.denied", _("越权访问")
+    DEMO_LOAD = "demo.load", _("载入演示数据")
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", _("成功")
+    FAILURE = "failure", _("失败")
+    DENIED = "denied", _("拒绝")
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("审计日志只能追加，不能修改。")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("审计日志只能追加，不能删除。")
+
+
+class AuditEvent(models.Model):
+    """One audited event. Rows are only ever inserted: updates and deletes through the ORM are refused."""
+
+    occurred_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Copied at the time of the event so the record stays readable whatever happens to the account later,
+    # and so failed logins for unknown user names are recorded too.
+    actor_username = models.CharField(_("用户名"), max_length=150, blank=True)
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        verbose_name=_("机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    ip_address = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    action = models.CharField(_("操作"), max_length=40, choices=Action.choices, db_index=True)
+    object_type = models.CharField(_("对象类型"), max_length=60, blank=True)
+    object_id = models.CharField(_("对象编号"), max_length=60, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=200, blank=True)
+    outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("审计事件")
+        verbose_name_plural = _("审计事件")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["actor", "occurred_at"]),
+            models.Index(fields=["object_type", "object_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action} {self.outcome}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("审计日志只能追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("审计日志只能追加，不能删除。")

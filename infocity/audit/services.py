@@ -1,0 +1,52 @@
+"""Writing audit events. Every service that changes state calls :func:`record` inside its transaction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest
+
+from .models import Action, AuditEvent, Outcome
+
+if TYPE_CHECKING:
+    from infocity.accounts.models import User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    if settings.USE_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return str(forwarded.split(",")[-1].strip()) or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    action: Action,
+    *,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    target: models.Model | None = None,
+    outcome: Outcome = Outcome.SUCCESS,
+    username: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event. ``actor`` defaults to the request's authenticated user."""
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    organisation_id = getattr(actor, "organisation_id", None)
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_username=actor.username if actor is not None else username[:150],
+        organisation_id=organisation_id,
+        ip_address=client_ip(request),
+        action=action,
+        object_type=target._meta.label if target is not None else "",
+        object_id=str(target.pk) if target is not None else "",
+        object_repr=str(target)[:200] if target is not None else "",
+        outcome=outcome,
+        detail=detail or {},
+    )

@@ -1,0 +1,15 @@
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from infocity.workspace import views as workspace
+
+urlpatterns = [
+    path("", include("infocity.workspace.urls")),
+    path("healthz", workspace.healthz, name="healthz"),
+    # The language switch is on the login page too, so it needs no login.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("accounts/", include("infocity.accounts.urls")),
+    path("organisations/", include("infocity.organisations.urls")),
+    path("audit/", include("infocity.audit.urls")),
+]

@@ -1,0 +1,66 @@
+"""Every URL needs a login unless it is on the explicit public list below.
+
+LoginRequiredMiddleware makes login the default; this test walks the whole URLconf so that a new view
+that is public by accident (or a public view missing from this list) fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+# Views anyone may reach without logging in: (URL name, reason).
+PUBLIC = {
+    "accounts:login": "the login page",
+    "accounts:logout": "logging out an expired session must not bounce to login",
+    "set_language": "the language switch on the login page",
+    "healthz": "liveness check for the reverse proxy; discloses nothing",
+}
+
+
+def walk(resolver: URLResolver, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, object]]:
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            yield f"{namespace}{entry.name}", prefix + str(entry.pattern), entry.callback
+
+
+def concrete(route: str) -> str:
+    """Fill route converters with sample values: <int:pk> → 1, <str:code>/<slug:x> → sample."""
+    path = re.sub(r"<int:\w+>", "1", route)
+    path = re.sub(r"<(?:str|slug|path)?:?\w+>", "A01", path)
+    path = path.lstrip("^").rstrip("$")
+    return "/" + path
+
+
+ROUTES = sorted(walk(get_resolver()))
+
+
+def test_the_urlconf_is_not_empty() -> None:
+    assert len(ROUTES) > 10
+
+
+def test_public_list_names_real_views() -> None:
+    names = {name for name, _, _ in ROUTES}
+    assert set(PUBLIC) <= names, f"stale entries in PUBLIC: {set(PUBLIC) - names}"
+
+
+@pytest.mark.parametrize(("name", "route", "view"), ROUTES, ids=[r[0] for r in ROUTES])
+def test_anonymous_access(db: None, anon: Client, name: str, route: str, view: object) -> None:
+    marked_public = getattr(view, "login_required", True) is False
+    if name in PUBLIC:
+        assert marked_public, f"{name} is on the public list but its view is not @login_not_required"
+        return
+    assert not marked_public, f"{name} is public (@login_not_required) but not on the PUBLIC list"
+    for method in (anon.get, anon.post):
+        response = method(concrete(route))
+        assert response.status_code == 302, (
+            f"{method.__name__.upper()} {route} answered {response.status_code}"
+        )
+        assert response["Location"].startswith("/accounts/login/?next="), response["Location"]
