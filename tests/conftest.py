@@ -16,6 +16,7 @@ from django.test import Client
 
 from infocity.accounts.models import Role, User
 from infocity.accounts.services import create_account
+from infocity.organisations.divisions import sync_divisions
 from infocity.organisations.models import Division, Organisation, OrganisationKind
 from infocity.organisations.services import add_cities_to_cohort, create_cohort, create_organisation
 
@@ -41,6 +42,9 @@ def _fast_hashing(settings: Any) -> None:
 
 def build_cast() -> Cast:
     cast = Cast()
+    # Transactional (browser) tests flush the tables the migrations filled; put the reference data back.
+    if not Division.objects.exists():
+        sync_divisions(Division)
     div = Division.objects.in_bulk()
 
     def org(

@@ -5,8 +5,19 @@ from __future__ import annotations
 import string
 from typing import Any
 
+from django.contrib.auth.password_validation import MinimumLengthValidator as DjangoMinimumLengthValidator
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+
+class MinimumLengthValidator(DjangoMinimumLengthValidator):
+    """Django's length rule with a message that has a Chinese translation (Django's catalog lacks one)."""
+
+    def get_error_message(self) -> str:
+        return _("密码太短，至少需要 %(min_length)d 个字符。") % {"min_length": self.min_length}
+
+    def get_help_text(self) -> str:
+        return _("密码至少需要 %(min_length)d 个字符。") % {"min_length": self.min_length}
 
 
 class ComplexityValidator:

@@ -123,3 +123,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Most often a form left open past the session timeout: say so, in Chinese, and how to continue."""
+    return render(request, "403_csrf.html", status=403)

@@ -1,0 +1,61 @@
+"""The audit log is append-only and only the audit administrator reads it."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from infocity.audit.models import Action, AuditEvent, Outcome
+from infocity.audit.services import client_ip, record
+
+from .conftest import Cast
+
+
+def test_events_cannot_be_changed_or_deleted_through_the_orm(cast: Cast) -> None:
+    event = record(Action.LOGOUT, actor=cast.users["city-hz"])
+    event.outcome = Outcome.FAILURE
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).update(outcome=Outcome.FAILURE)
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.get(pk=event.pk).outcome == Outcome.SUCCESS
+
+
+def test_auditor_filters_the_log(cast: Cast) -> None:
+    client = cast.client("auditor")
+    record(Action.LOGIN_FAILURE, username="intruder", outcome=Outcome.FAILURE, detail={"reason": "unknown_user"})
+    response = client.get(reverse("audit:event_list"), {"action": Action.LOGIN_FAILURE})
+    events = list(response.context["page"])
+    assert [e.actor_username for e in events] == ["intruder"]
+
+    response = client.get(reverse("audit:event_list"), {"username": "city-h"})
+    assert {e.actor_username for e in response.context["page"]} <= {"city-hz", "city-hz-approver"}
+
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    response = client.get(reverse("audit:event_list"), {"start": tomorrow})
+    assert list(response.context["page"]) == []
+
+
+def test_bad_filter_input_is_explained(cast: Cast) -> None:
+    response = cast.client("auditor").get(
+        reverse("audit:event_list"), {"start": "2016-12-31", "end": "2016-01-01", "ip": "not-an-ip"}
+    )
+    assert response.status_code == 200
+    assert "起始日期不能晚于截止日期" in response.content.decode()
+
+
+def test_client_ip_behind_a_proxy(settings: Any) -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1, 10.0.0.7")
+    settings.USE_X_FORWARDED_FOR = False
+    assert client_ip(request) == "127.0.0.1"
+    settings.USE_X_FORWARDED_FOR = True
+    assert client_ip(request) == "10.0.0.7"

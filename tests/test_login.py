@@ -1,0 +1,151 @@
+"""Login, lockout after consecutive failures, idle timeout, logout — and the audit trail of each."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from infocity.accounts.models import User
+from infocity.audit.models import Action, AuditEvent, Outcome
+
+from .conftest import PASSWORD, Cast
+
+LOGIN = "/accounts/login/"
+
+
+def post_login(client: Client, username: str, password: str, **extra: str) -> str:
+    response = client.post(LOGIN, {"username": username, "password": password}, **extra)  # type: ignore[arg-type]
+    return response.content.decode() if response.status_code == 200 else response["Location"]
+
+
+def test_login_page_is_chinese(db: None, anon: Client) -> None:
+    html = anon.get(LOGIN).content.decode()
+    assert '<html lang="zh-CN">' in html
+    assert "用户登录" in html
+
+
+def test_successful_login_lands_on_home_and_is_audited(cast: Cast) -> None:
+    client = Client()
+    assert post_login(client, "city-hz", PASSWORD, REMOTE_ADDR="10.1.2.3") == "/"
+    event = AuditEvent.objects.filter(action=Action.LOGIN_SUCCESS).latest("id")
+    assert event.actor == cast.users["city-hz"]
+    assert event.organisation == cast.orgs["hangzhou"]
+    assert event.ip_address == "10.1.2.3"
+    assert event.outcome == Outcome.SUCCESS
+    assert client.get("/").status_code == 200
+
+
+def test_next_parameter_is_followed_only_to_this_site(cast: Cast) -> None:
+    client = Client()
+    response = client.post(LOGIN + "?next=/organisations/", {"username": "city-hz", "password": PASSWORD})
+    assert response["Location"] == "/organisations/"
+    client = Client()
+    response = client.post(
+        LOGIN, {"username": "city-hz", "password": PASSWORD, "next": "https://evil.example/phish"}
+    )
+    assert response["Location"] == "/"
+
+
+def test_wrong_password_is_refused_in_chinese_and_audited(cast: Cast) -> None:
+    html = post_login(Client(), "city-hz", "nope")
+    assert "用户名或密码错误，请重新输入。" in html
+    event = AuditEvent.objects.filter(action=Action.LOGIN_FAILURE).latest("id")
+    assert event.actor == cast.users["city-hz"]
+    assert event.detail == {"reason": "bad_password"}
+    assert User.objects.get(username="city-hz").failed_login_count == 1
+
+
+def test_unknown_user_gets_the_same_message_and_is_audited_by_name(cast: Cast) -> None:
+    html = post_login(Client(), "no-such-user", "whatever")
+    assert "用户名或密码错误，请重新输入。" in html
+    event = AuditEvent.objects.filter(action=Action.LOGIN_FAILURE).latest("id")
+    assert event.actor is None
+    assert event.actor_username == "no-such-user"
+
+
+def test_five_consecutive_failures_lock_for_fifteen_minutes(cast: Cast) -> None:
+    client = Client()
+    for _ in range(4):
+        assert "用户名或密码错误" in post_login(client, "city-hz", "bad")
+    html = post_login(client, "city-hz", "bad")
+    assert "连续 5 次登录失败，账号已被锁定 15 分钟" in html
+    user = User.objects.get(username="city-hz")
+    assert user.locked_until is not None
+    remaining = user.locked_until - timezone.now()
+    assert datetime.timedelta(minutes=14) < remaining <= datetime.timedelta(minutes=15)
+    assert AuditEvent.objects.filter(action=Action.LOGIN_LOCKED, actor=user).count() == 1
+
+    # The right password does not help while locked, and the refusal is audited.
+    html = post_login(client, "city-hz", PASSWORD)
+    assert "账号已被锁定" in html
+    assert AuditEvent.objects.filter(action=Action.LOGIN_FAILURE, detail__reason="locked").count() == 1
+    assert client.get("/").status_code == 302
+
+
+def test_lock_expires(cast: Cast) -> None:
+    User.objects.filter(username="city-hz").update(locked_until=timezone.now() - datetime.timedelta(seconds=1))
+    assert post_login(Client(), "city-hz", PASSWORD) == "/"
+
+
+def test_success_resets_the_consecutive_count(cast: Cast) -> None:
+    client = Client()
+    for _ in range(4):
+        post_login(client, "city-hz", "bad")
+    assert post_login(Client(), "city-hz", PASSWORD) == "/"
+    assert User.objects.get(username="city-hz").failed_login_count == 0
+    for _ in range(4):
+        post_login(client, "city-hz", "bad")
+    assert not User.objects.get(username="city-hz").is_locked()
+
+
+def test_disabled_account_cannot_log_in(cast: Cast) -> None:
+    User.objects.filter(username="city-hz").update(is_active=False)
+    assert "用户名或密码错误" in post_login(Client(), "city-hz", PASSWORD)
+    assert AuditEvent.objects.filter(action=Action.LOGIN_FAILURE).latest("id").detail == {"reason": "inactive"}
+
+
+def test_disabling_ends_an_open_session(cast: Cast) -> None:
+    client = cast.client("city-hz")
+    assert client.get("/").status_code == 200
+    User.objects.filter(username="city-hz").update(is_active=False)
+    assert client.get("/").status_code == 302
+
+
+def test_idle_timeout_is_thirty_minutes_and_sliding(cast: Cast) -> None:
+    client = Client()
+    post_login(client, "city-hz", PASSWORD)
+    assert client.session.get_expiry_age() == 30 * 60
+    response = client.get("/")
+    # Every request pushes the expiry forward (the session cookie is re-sent with a fresh max-age).
+    assert response.cookies["sessionid"]["max-age"] == 30 * 60
+
+
+def test_expired_session_sends_back_to_login(cast: Cast) -> None:
+    client = Client()
+    post_login(client, "city-hz", PASSWORD)
+    session = client.session
+    session.set_expiry(timezone.now() - datetime.timedelta(seconds=1))
+    session.save()
+    response = client.get("/organisations/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN)
+
+
+def test_logout_requires_post_and_is_audited(cast: Cast) -> None:
+    client = Client()
+    post_login(client, "city-hz", PASSWORD)
+    assert client.get(reverse("accounts:logout")).status_code == 405
+    response = client.post(reverse("accounts:logout"))
+    assert response["Location"] == LOGIN
+    assert AuditEvent.objects.filter(action=Action.LOGOUT, actor=cast.users["city-hz"]).count() == 1
+    assert client.get("/").status_code == 302
+
+
+def test_login_form_requires_csrf(cast: Cast) -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(LOGIN, {"username": "city-hz", "password": PASSWORD})
+    assert response.status_code == 403
+    assert "页面已过期" in response.content.decode()
