@@ -42,9 +42,15 @@ def _secret_key() -> str:
         return key
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    try:
+        # Created with mode 600 from the start; when several processes start at once, one writes it and
+        # the others read the same key.
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -54,6 +60,10 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 # Behind nginx the client address is the last entry nginx appended to X-Forwarded-For.
 USE_X_FORWARDED_FOR = envbool("USE_X_FORWARDED_FOR", False)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto, requests count as HTTPS (CSRF origin checks,
+# secure redirects). Only set this when the proxy always sets or strips the header.
+if envbool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -78,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "infocity.audit.middleware.AuditContextMiddleware",
     # Default-deny: every view needs a login unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "infocity.accounts.middleware.PasswordChangeRequiredMiddleware",
@@ -143,6 +154,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Account lockout (等保 身份鉴别): consecutive failures before the account locks, and for how long.
 LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
+# Failed logins from one address within the lockout window before that address is refused for a while.
+LOGIN_IP_FAILURE_LIMIT = envint("LOGIN_IP_FAILURE_LIMIT", 20)
 
 # Idle timeout: the session lasts SESSION_IDLE_MINUTES after the last request.
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", 30) * 60

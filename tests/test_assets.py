@@ -20,7 +20,9 @@ def test_templates_reference_no_outside_host() -> None:
 def test_every_static_reference_exists() -> None:
     referenced = set()
     for template in TEMPLATES:
-        referenced |= set(re.findall(r"""\{%\s*static\s+['"]([^'"]+)['"]""", template.read_text(encoding="utf-8")))
+        referenced |= set(
+            re.findall(r"""\{%\s*static\s+['"]([^'"]+)['"]""", template.read_text(encoding="utf-8"))
+        )
     assert referenced
     missing = [path for path in referenced if finders.find(path) is None]
     assert missing == []
@@ -31,7 +33,7 @@ def test_vendored_assets_carry_versions_and_licences() -> None:
     versions = (vendor / "VERSIONS.md").read_text(encoding="utf-8")
     for directory in (d for d in vendor.iterdir() if d.is_dir()):
         assert (directory / "LICENSE").exists(), directory
-        name, version = directory.name.rsplit("-", 1)
+        version = directory.name.rsplit("-", 1)[1]
         assert version in versions, directory
 
 

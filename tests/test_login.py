@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import re
+from typing import Any
 
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from infocity.accounts.models import User
+from infocity.accounts.models import LoginThrottle, User
 from infocity.audit.models import Action, AuditEvent, Outcome
 
 from .conftest import PASSWORD, Cast
@@ -19,6 +21,12 @@ LOGIN = "/accounts/login/"
 def post_login(client: Client, username: str, password: str, **extra: str) -> str:
     response = client.post(LOGIN, {"username": username, "password": password}, **extra)  # type: ignore[arg-type]
     return response.content.decode() if response.status_code == 200 else response["Location"]
+
+
+def error_text(html: str) -> str:
+    match = re.search(r'data-testid="form-error">(.*?)</div>', html, re.S)
+    assert match, html[:200]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", match.group(1))).strip()
 
 
 def test_login_page_is_chinese(db: None, anon: Client) -> None:
@@ -55,7 +63,7 @@ def test_wrong_password_is_refused_in_chinese_and_audited(cast: Cast) -> None:
     event = AuditEvent.objects.filter(action=Action.LOGIN_FAILURE).latest("id")
     assert event.actor == cast.users["city-hz"]
     assert event.detail == {"reason": "bad_password"}
-    assert User.objects.get(username="city-hz").failed_login_count == 1
+    assert LoginThrottle.objects.get(username="city-hz").failures == 1
 
 
 def test_unknown_user_gets_the_same_message_and_is_audited_by_name(cast: Cast) -> None:
@@ -73,8 +81,9 @@ def test_five_consecutive_failures_lock_for_fifteen_minutes(cast: Cast) -> None:
     html = post_login(client, "city-hz", "bad")
     assert "连续 5 次登录失败，账号已被锁定 15 分钟" in html
     user = User.objects.get(username="city-hz")
-    assert user.locked_until is not None
-    remaining = user.locked_until - timezone.now()
+    throttle = LoginThrottle.objects.get(username="city-hz")
+    assert throttle.locked_until is not None
+    remaining = throttle.locked_until - timezone.now()
     assert datetime.timedelta(minutes=14) < remaining <= datetime.timedelta(minutes=15)
     assert AuditEvent.objects.filter(action=Action.LOGIN_LOCKED, actor=user).count() == 1
 
@@ -86,8 +95,11 @@ def test_five_consecutive_failures_lock_for_fifteen_minutes(cast: Cast) -> None:
 
 
 def test_lock_expires(cast: Cast) -> None:
-    User.objects.filter(username="city-hz").update(locked_until=timezone.now() - datetime.timedelta(seconds=1))
+    LoginThrottle.objects.create(
+        username="city-hz", locked_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
     assert post_login(Client(), "city-hz", PASSWORD) == "/"
+    assert not LoginThrottle.objects.filter(username="city-hz").exists()
 
 
 def test_success_resets_the_consecutive_count(cast: Cast) -> None:
@@ -95,7 +107,7 @@ def test_success_resets_the_consecutive_count(cast: Cast) -> None:
     for _ in range(4):
         post_login(client, "city-hz", "bad")
     assert post_login(Client(), "city-hz", PASSWORD) == "/"
-    assert User.objects.get(username="city-hz").failed_login_count == 0
+    assert not LoginThrottle.objects.filter(username="city-hz").exists()
     for _ in range(4):
         post_login(client, "city-hz", "bad")
     assert not User.objects.get(username="city-hz").is_locked()
@@ -104,7 +116,9 @@ def test_success_resets_the_consecutive_count(cast: Cast) -> None:
 def test_disabled_account_cannot_log_in(cast: Cast) -> None:
     User.objects.filter(username="city-hz").update(is_active=False)
     assert "用户名或密码错误" in post_login(Client(), "city-hz", PASSWORD)
-    assert AuditEvent.objects.filter(action=Action.LOGIN_FAILURE).latest("id").detail == {"reason": "inactive"}
+    assert AuditEvent.objects.filter(action=Action.LOGIN_FAILURE).latest("id").detail == {
+        "reason": "inactive"
+    }
 
 
 def test_disabling_ends_an_open_session(cast: Cast) -> None:
@@ -149,3 +163,57 @@ def test_login_form_requires_csrf(cast: Cast) -> None:
     response = client.post(LOGIN, {"username": "city-hz", "password": PASSWORD})
     assert response.status_code == 403
     assert "页面已过期" in response.content.decode()
+
+
+def test_unknown_names_lock_exactly_like_real_ones(cast: Cast) -> None:
+    """The answers do not reveal which user names exist."""
+    answers = {}
+    for username in ("city-hz", "nobody-here"):
+        client = Client()
+        # The lock's end time may differ by a minute between the two runs; everything else must be equal.
+        answers[username] = [
+            re.sub(r"\d\d:\d\d", "HH:MM", error_text(post_login(client, username, "bad"))) for _ in range(6)
+        ]
+    assert answers["city-hz"] == answers["nobody-here"]
+    assert "账号已被锁定" in answers["nobody-here"][-1]
+
+
+def test_one_address_cannot_try_without_limit(cast: Cast, settings: Any) -> None:
+    settings.LOGIN_IP_FAILURE_LIMIT = 6
+    client = Client()
+    for i in range(6):
+        post_login(client, f"guess-{i}", "bad", REMOTE_ADDR="10.9.9.9")
+    html = post_login(client, "city-hz", PASSWORD, REMOTE_ADDR="10.9.9.9")
+    assert "此地址登录失败次数过多" in html
+    # Other addresses are unaffected.
+    assert post_login(Client(), "city-hz", PASSWORD, REMOTE_ADDR="10.9.9.10") == "/"
+
+
+def test_logged_in_user_with_crafted_next_is_not_an_error(cast: Cast) -> None:
+    client = cast.client("city-hz")
+    response = client.get(LOGIN + "?next=foo")
+    assert response.status_code == 302
+    response = client.get(LOGIN + "?next=//evil.example/")
+    assert response["Location"] == "/"
+
+
+def test_guessing_the_current_password_in_an_open_session_locks_the_account(cast: Cast) -> None:
+    client = cast.client("city-hz")
+    url = reverse("accounts:password_change")
+    data = {"old_password": "guess", "new_password1": "Brand#New2016", "new_password2": "Brand#New2016"}
+    for _ in range(4):
+        assert client.post(url, data).status_code == 200
+    response = client.post(url, data)
+    assert response["Location"] == LOGIN
+    assert cast.users["city-hz"].is_locked()
+    assert client.get("/").status_code == 302
+    assert AuditEvent.objects.filter(detail__reason="reauthentication").count() == 5
+
+
+def test_new_password_must_differ_from_the_current_one(cast: Cast) -> None:
+    client = cast.client("city-hz")
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": PASSWORD, "new_password2": PASSWORD},
+    )
+    assert "新密码不能与当前密码相同" in response.content.decode()

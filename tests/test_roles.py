@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.http import Http404
 from django.test import Client
 from django.urls import reverse
 
@@ -128,14 +129,29 @@ def test_cohort_members_are_scoped(cast: Cast) -> None:
     )
 
 
-def test_users_of_other_tenants_are_hidden(cast: Cast) -> None:
-    other = cast.users["city-gz"]
-    url = reverse("accounts:user_detail", args=[other.pk])
+def test_account_scope(cast: Cast) -> None:
+    from infocity.accounts.scoping import get_user_for, users_visible_to
+
+    # Account administrators see every account; everyone else only their own.
+    assert users_visible_to(cast.users["secadmin"]).count() == len(cast.users)
+    assert list(users_visible_to(cast.users["province-gd"])) == [cast.users["province-gd"]]
+    with pytest.raises(Http404):
+        get_user_for(cast.users["province-gd"], cast.users["city-gz"].pk)
+    url = reverse("accounts:user_detail", args=[cast.users["city-gz"].pk])
     assert cast.client("sysadmin").get(url).status_code == 200
-    assert cast.client("secadmin").get(url).status_code == 200
-    # Non-administrators may not use the page at all.
     assert cast.client("province-gd").get(url).status_code == 403
-    assert cast.client("auditor").get(url).status_code == 403
+
+
+def test_reaching_for_another_tenants_object_is_audited(cast: Cast) -> None:
+    target = cast.orgs["guangzhou"]
+    assert org_status(cast, "city-hz", "guangzhou") == 404
+    event = AuditEvent.objects.filter(action=Action.ACCESS_DENIED).latest("id")
+    assert event.actor == cast.users["city-hz"]
+    assert (event.object_type, event.object_id) == ("organisations.Organisation", str(target.pk))
+    # A primary key that does not exist at all is a plain 404 with nothing to record.
+    before = AuditEvent.objects.count()
+    assert cast.client("city-hz").get(reverse("organisations:detail", args=[987654])).status_code == 404
+    assert AuditEvent.objects.count() == before
 
 
 def test_unknown_object_is_404_with_chinese_page(cast: Cast) -> None:

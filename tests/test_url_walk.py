@@ -39,6 +39,14 @@ def concrete(route: str) -> str:
     return "/" + path
 
 
+# Views any logged-in user may open (their content is scoped to the user); every other view must declare
+# the roles that may use it with @role_required.
+ANY_LOGGED_IN = {
+    "workspace:home": "each role's home page",
+    "accounts:profile": "one's own account",
+    "accounts:password_change": "one's own password",
+}
+
 ROUTES = sorted(walk(get_resolver()))
 
 
@@ -49,6 +57,16 @@ def test_the_urlconf_is_not_empty() -> None:
 def test_public_list_names_real_views() -> None:
     names = {name for name, _, _ in ROUTES}
     assert set(PUBLIC) <= names, f"stale entries in PUBLIC: {set(PUBLIC) - names}"
+    assert set(ANY_LOGGED_IN) <= names, f"stale entries in ANY_LOGGED_IN: {set(ANY_LOGGED_IN) - names}"
+
+
+@pytest.mark.parametrize(("name", "route", "view"), ROUTES, ids=[r[0] for r in ROUTES])
+def test_every_private_view_declares_its_roles(name: str, route: str, view: object) -> None:
+    if name in PUBLIC or name in ANY_LOGGED_IN:
+        return
+    assert getattr(view, "allowed_roles", None), (
+        f"{name} needs @role_required(...) or a place in ANY_LOGGED_IN"
+    )
 
 
 @pytest.mark.parametrize(("name", "route", "view"), ROUTES, ids=[r[0] for r in ROUTES])

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from infocity.organisations.models import Organisation, OrganisationKind
+from infocity.workspace.forms import StyledFormMixin
 
 from .models import ROLE_ORGANISATION_KINDS, Role
 
@@ -25,7 +26,7 @@ class OrganisationChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return f"{indent}{obj.name}（{OrganisationKind(obj.kind).label}）"
 
 
-class AccountForm(forms.Form):
+class AccountForm(StyledFormMixin, forms.Form):
     username = forms.CharField(label=_("用户名"), max_length=150)
     full_name = forms.CharField(label=_("姓名"), max_length=50)
     organisation = OrganisationChoiceField(label=_("所属机构"), queryset=Organisation.objects.none())
@@ -42,7 +43,7 @@ class AccountForm(forms.Form):
             del self.fields["username"]
 
 
-class RoleForm(forms.Form):
+class RoleForm(StyledFormMixin, forms.Form):
     role = forms.ChoiceField(label=_("角色"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -53,7 +54,7 @@ class RoleForm(forms.Form):
         self.fields["role"].choices = [("", _("（不分配角色）")), *fitting]  # type: ignore[attr-defined]
 
 
-class UserFilterForm(forms.Form):
+class UserFilterForm(StyledFormMixin, forms.Form):
     STATUS_CHOICES = [
         ("", _("全部状态")),
         ("active", _("启用")),
@@ -69,5 +70,5 @@ class UserFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("状态"), required=False, choices=STATUS_CHOICES)
 
 
-class OwnPasswordChangeForm(PasswordChangeForm):
+class OwnPasswordChangeForm(StyledFormMixin, PasswordChangeForm):
     """Django's form (checks the old password, validators, confirmation) with Chinese labels."""

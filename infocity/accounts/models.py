@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -72,8 +73,6 @@ class User(AbstractBaseUser):
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
     date_joined = models.DateTimeField(_("创建时间"), default=timezone.now)
-    failed_login_count = models.PositiveSmallIntegerField(_("连续登录失败次数"), default=0)
-    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
     must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
     # Optimistic concurrency: edit forms carry the version they were loaded at; a stale save is refused.
@@ -99,5 +98,26 @@ class User(AbstractBaseUser):
     def role_label(self) -> str:
         return str(Role(self.role).label if self.role else _("未分配角色"))
 
-    def is_locked(self, now: Any = None) -> bool:
+    def is_locked(self, now: datetime.datetime | None = None) -> bool:
+        throttle = LoginThrottle.objects.filter(username=self.username).first()
+        return throttle is not None and throttle.is_locked(now)
+
+
+class LoginThrottle(models.Model):
+    """Consecutive failed logins per user name — whether or not an account has that name, so the lockout
+    behaves the same for unknown names and reveals nothing about which accounts exist."""
+
+    username = models.CharField(_("用户名"), max_length=150, unique=True)
+    failures = models.PositiveSmallIntegerField(_("连续失败次数"), default=0)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+    last_failure_at = models.DateTimeField(_("最近失败时间"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("登录失败计数")
+        verbose_name_plural = _("登录失败计数")
+
+    def __str__(self) -> str:
+        return f"{self.username}: {self.failures}"
+
+    def is_locked(self, now: datetime.datetime | None = None) -> bool:
         return self.locked_until is not None and self.locked_until > (now or timezone.now())

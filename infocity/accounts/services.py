@@ -21,11 +21,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from infocity.audit.models import Action, Outcome
-from infocity.audit.services import record
+from infocity.audit.models import Action, AuditEvent, Outcome
+from infocity.audit.services import client_ip, record
 from infocity.organisations.models import Organisation, OrganisationKind
 
-from .models import ROLE_ORGANISATION_KINDS, Role, User
+from .models import ADMIN_ROLES, ROLE_ORGANISATION_KINDS, LoginThrottle, Role, User
 
 
 @dataclass(frozen=True)
@@ -46,73 +46,115 @@ def _lock_message(until: datetime.datetime) -> str:
     }
 
 
-def attempt_login(request: HttpRequest, username: str, password: str) -> LoginResult:
-    """Check credentials with lockout after ``LOGIN_FAILURE_LIMIT`` consecutive failures.
+def _ip_failures(ip: str, now: datetime.datetime) -> int:
+    since = now - datetime.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    return AuditEvent.objects.filter(
+        action=Action.LOGIN_FAILURE, ip_address=ip, occurred_at__gte=since
+    ).count()
 
-    The failure counter and the audit event are committed even though the login is refused.
+
+def _record_failure(
+    request: HttpRequest, username: str, account: User | None, reason: str, outcome: Outcome = Outcome.FAILURE
+) -> None:
+    record(
+        Action.LOGIN_FAILURE,
+        actor=account,
+        request=request,
+        target=account,
+        username=username,
+        outcome=outcome,
+        detail={"reason": reason},
+    )
+
+
+def _count_failure(
+    request: HttpRequest, username: str, account: User | None, reason: str, now: datetime.datetime
+) -> datetime.datetime | None:
+    """Count one failure for ``username`` (inside the caller's transaction); returns the lock's end if this
+    failure locks the name."""
+    throttle, created = LoginThrottle.objects.select_for_update().get_or_create(username=username)
+    if created:
+        # Keep the table small: names that failed once long ago and are not locked need no row.
+        LoginThrottle.objects.filter(
+            last_failure_at__lt=now - datetime.timedelta(days=1), locked_until__isnull=True
+        ).exclude(pk=throttle.pk).delete()
+    throttle.failures += 1
+    throttle.last_failure_at = now
+    _record_failure(request, username, account, reason)
+    if throttle.failures < settings.LOGIN_FAILURE_LIMIT:
+        throttle.save()
+        return None
+    throttle.failures = 0
+    throttle.locked_until = now + datetime.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    throttle.save()
+    record(
+        Action.LOGIN_LOCKED,
+        actor=account,
+        request=request,
+        target=account,
+        username=username,
+        outcome=Outcome.DENIED,
+        detail={"until": throttle.locked_until.isoformat()},
+    )
+    return throttle.locked_until
+
+
+def attempt_login(request: HttpRequest, username: str, password: str) -> LoginResult:
+    """Check credentials with lockout after ``LOGIN_FAILURE_LIMIT`` consecutive failures of a user name, and
+    a per-address limit of ``LOGIN_IP_FAILURE_LIMIT`` failures in the lockout window.
+
+    Unknown names are counted and locked like real ones, so the answers reveal nothing about which accounts
+    exist. The password hash is checked outside any transaction (it is deliberately slow, and a transaction
+    on SQLite holds the database's write lock); counters and audit events are then committed together.
     """
     now = timezone.now()
-    with transaction.atomic():
-        account = User.objects.select_for_update().filter(username=username).first()
-        if account is not None and account.is_locked(now):
-            assert account.locked_until is not None
-            record(
-                Action.LOGIN_FAILURE,
-                actor=account,
-                request=request,
-                target=account,
-                outcome=Outcome.DENIED,
-                detail={"reason": "locked"},
-            )
-            return LoginResult(None, _lock_message(account.locked_until))
+    ip = client_ip(request)
+    if ip and _ip_failures(ip, now) >= settings.LOGIN_IP_FAILURE_LIMIT:
+        with transaction.atomic():
+            _record_failure(request, username, None, "ip_limit", Outcome.DENIED)
+        return LoginResult(
+            None,
+            _("此地址登录失败次数过多，请 %(minutes)d 分钟后再试。")
+            % {"minutes": settings.LOGIN_LOCKOUT_MINUTES},
+        )
+    throttle = LoginThrottle.objects.filter(username=username).first()
+    if throttle is not None and throttle.is_locked(now):
+        assert throttle.locked_until is not None
+        with transaction.atomic():
+            account = User.objects.filter(username=username).first()
+            _record_failure(request, username, account, "locked", Outcome.DENIED)
+        return LoginResult(None, _lock_message(throttle.locked_until))
 
-        user = authenticate(request, username=username, password=password)
-        if user is not None:
-            assert isinstance(user, User)
-            User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=now)
-            user.failed_login_count, user.locked_until, user.last_login = 0, None, now
+    user = authenticate(request, username=username, password=password)
+
+    with transaction.atomic():
+        throttle = LoginThrottle.objects.select_for_update().filter(username=username).first()
+        account = user if isinstance(user, User) else User.objects.filter(username=username).first()
+        if throttle is not None and throttle.is_locked(now):
+            # Locked by a concurrent attempt while this one was checking the password.
+            assert throttle.locked_until is not None
+            _record_failure(request, username, account, "locked", Outcome.DENIED)
+            return LoginResult(None, _lock_message(throttle.locked_until))
+        if isinstance(user, User):
+            if throttle is not None:
+                throttle.delete()
+            User.objects.filter(pk=user.pk).update(last_login=now)
+            user.last_login = now
             record(Action.LOGIN_SUCCESS, actor=user, request=request, target=user)
             return LoginResult(user)
+        reasons = {None: "unknown_user", True: "bad_password", False: "inactive"}
+        reason = reasons[account.is_active if account is not None else None]
+        locked_until = _count_failure(request, username, account, reason, now)
+    if locked_until is not None:
+        return LoginResult(None, _lock_message(locked_until))
+    return LoginResult(None, _("用户名或密码错误，请重新输入。"))
 
-        if account is None:
-            record(
-                Action.LOGIN_FAILURE,
-                request=request,
-                username=username,
-                outcome=Outcome.FAILURE,
-                detail={"reason": "unknown_user"},
-            )
-            return LoginResult(None, _("用户名或密码错误，请重新输入。"))
 
-        reason = "bad_password" if account.is_active else "inactive"
-        account.failed_login_count += 1
-        fields = ["failed_login_count"]
-        locked = account.failed_login_count >= settings.LOGIN_FAILURE_LIMIT
-        if locked:
-            account.locked_until = now + datetime.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-            account.failed_login_count = 0
-            fields.append("locked_until")
-        account.save(update_fields=fields)
-        record(
-            Action.LOGIN_FAILURE,
-            actor=account,
-            request=request,
-            target=account,
-            outcome=Outcome.FAILURE,
-            detail={"reason": reason},
-        )
-        if locked:
-            assert account.locked_until is not None
-            record(
-                Action.LOGIN_LOCKED,
-                actor=account,
-                request=request,
-                target=account,
-                outcome=Outcome.DENIED,
-                detail={"until": account.locked_until.isoformat()},
-            )
-            return LoginResult(None, _lock_message(account.locked_until))
-        return LoginResult(None, _("用户名或密码错误，请重新输入。"))
+@transaction.atomic
+def record_failed_reauthentication(request: HttpRequest, user: User) -> bool:
+    """A wrong current password on the password-change form counts like a failed login (so a borrowed
+    session cannot be used to guess it). Returns True when the account is now locked."""
+    return _count_failure(request, user.username, user, "reauthentication", timezone.now()) is not None
 
 
 def record_logout(request: HttpRequest) -> None:
@@ -136,6 +178,21 @@ def check_role_fits(role: str, organisation: Organisation) -> None:
                 "org": organisation.name,
                 "actual": OrganisationKind(organisation.kind).label,
             }
+        )
+
+
+def _check_separation(actor: User | None, target: User) -> None:
+    """三员分立: the system administrator maintains accounts, but not those of the security and audit
+    administrators — otherwise one person could take over all three duties. Those accounts are maintained
+    by the operator on the server (``manage.py reset_account_password``), which is audited too."""
+    if actor is None:
+        return
+    if target.role in ADMIN_ROLES and target.role != actor.role:
+        raise ValidationError(
+            _(
+                "“%(role)s”的账号不能由其他管理员在平台上修改、停用或重置密码（三员分立），请由运维人员在服务器上处理。"
+            )
+            % {"role": Role(target.role).label}
         )
 
 
@@ -214,12 +271,13 @@ def update_account(
 ) -> User:
     """Change an account's name, contact details or organisation.
 
-    Moving an account to another kind of organisation clears a role that no longer fits.
+    Moving an account to an organisation where its role cannot be held is refused.
 
     ``expected_version`` is the version the editor saw; if someone saved in between, nothing is changed.
     """
     locked = User.objects.select_for_update().get(pk=user.pk)
     _check_version(locked, expected_version)
+    _check_separation(actor, locked)
     changes: dict[str, list[str]] = {}
     for field, value in (
         ("full_name", full_name.strip()),
@@ -232,11 +290,14 @@ def update_account(
             changes[field] = ["***", "***"] if personal else [getattr(locked, field), value]
             setattr(locked, field, value)
     if locked.organisation_id != organisation.pk:
+        if locked.role and ROLE_ORGANISATION_KINDS[locked.role] != organisation.kind:
+            # Only the security administrator changes roles: the move waits until the role is revoked.
+            raise ValidationError(
+                _("该账号的角色“%(role)s”不能在“%(org)s”中担任。请先由安全管理员撤销角色，再调整所属机构。")
+                % {"role": Role(locked.role).label, "org": organisation.name}
+            )
         changes["organisation"] = [locked.organisation.code, organisation.code]
         locked.organisation = organisation
-        if locked.role and ROLE_ORGANISATION_KINDS[locked.role] != organisation.kind:
-            changes["role"] = [locked.role, ""]
-            locked.role = ""
     if not changes:
         return locked
     locked.full_clean(exclude=["password"])
@@ -273,6 +334,7 @@ def set_active(*, actor: User, user: User, active: bool, request: HttpRequest | 
     locked = User.objects.select_for_update().get(pk=user.pk)
     if locked.pk == actor.pk and not active:
         raise ValidationError(_("不能停用自己的账号。"))
+    _check_separation(actor, locked)
     if locked.is_active == active:
         return locked
     locked.is_active = active
@@ -287,13 +349,10 @@ def set_active(*, actor: User, user: User, active: bool, request: HttpRequest | 
 
 
 @transaction.atomic
-def unlock(*, actor: User, user: User, request: HttpRequest | None = None) -> User:
-    locked = User.objects.select_for_update().get(pk=user.pk)
-    locked.locked_until = None
-    locked.failed_login_count = 0
-    locked.save(update_fields=["locked_until", "failed_login_count"])
-    record(Action.ACCOUNT_UNLOCK, actor=actor, request=request, target=locked)
-    return locked
+def unlock(*, actor: User | None, user: User, request: HttpRequest | None = None) -> User:
+    LoginThrottle.objects.filter(username=user.username).delete()
+    record(Action.ACCOUNT_UNLOCK, actor=actor, request=request, target=user)
+    return user
 
 
 def generate_password(length: int = 14) -> str:
@@ -307,18 +366,18 @@ def generate_password(length: int = 14) -> str:
 
 
 @transaction.atomic
-def reset_password(*, actor: User, user: User, request: HttpRequest | None = None) -> str:
+def reset_password(*, actor: User | None, user: User, request: HttpRequest | None = None) -> str:
     """Give the user a new random password they must change at next login; returns it to show once."""
     locked = User.objects.select_for_update().get(pk=user.pk)
-    if locked.pk == actor.pk:
+    if actor is not None and locked.pk == actor.pk:
         raise ValidationError(_("请在“个人中心”修改自己的密码。"))
+    _check_separation(actor, locked)
     password = generate_password()
     locked.set_password(password)
     locked.must_change_password = True
     locked.password_changed_at = timezone.now()
-    locked.locked_until = None
-    locked.failed_login_count = 0
     locked.save()
+    LoginThrottle.objects.filter(username=locked.username).delete()
     record(Action.PASSWORD_RESET, actor=actor, request=request, target=locked)
     return password
 
@@ -326,6 +385,8 @@ def reset_password(*, actor: User, user: User, request: HttpRequest | None = Non
 @transaction.atomic
 def change_own_password(*, user: User, new_password: str, request: HttpRequest | None = None) -> User:
     """The user changes their own password (the form has already checked the old one)."""
+    if user.check_password(new_password):
+        raise ValidationError(_("新密码不能与当前密码相同，请另设一个。"))
     validate_password(new_password, user)
     user.set_password(new_password)
     user.must_change_password = False

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +26,7 @@ from . import services
 from .forms import AccountForm, LoginForm, OwnPasswordChangeForm, RoleForm, UserFilterForm
 from .models import Role, User
 from .permissions import role_required
-from .scoping import get_user_for, users_visible_to
+from .scoping import get_user_for, locked_usernames, users_visible_to
 
 
 def _acting_user(request: HttpRequest) -> User:
@@ -43,7 +43,7 @@ def login(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = ""
     if request.user.is_authenticated:
-        return redirect(next_url or "workspace:home")
+        return HttpResponseRedirect(next_url or reverse("workspace:home"))
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         result = services.attempt_login(request, form.cleaned_data["username"], form.cleaned_data["password"])
@@ -80,13 +80,23 @@ def profile(request: HttpRequest) -> HttpResponse:
 def password_change(request: HttpRequest) -> HttpResponse:
     user = _acting_user(request)
     form = OwnPasswordChangeForm(user, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        services.change_own_password(
-            user=user, new_password=form.cleaned_data["new_password1"], request=request
-        )
-        update_session_auth_hash(request, user)
-        messages.success(request, _("密码已修改。"))
-        return redirect("accounts:profile")
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.change_own_password(
+                    user=user, new_password=form.cleaned_data["new_password1"], request=request
+                )
+            except ValidationError as error:
+                form.add_error("new_password1", error)
+            else:
+                update_session_auth_hash(request, user)
+                messages.success(request, _("密码已修改。"))
+                return redirect("accounts:profile")
+        elif "old_password" in form.errors and services.record_failed_reauthentication(request, user):
+            # Guessing the current password from an open session locks the account like failed logins.
+            auth_logout(request)
+            messages.error(request, _("当前密码连续输入错误，账号已被锁定，请稍后重新登录或联系系统管理员。"))
+            return redirect("accounts:login")
     return render(request, "accounts/password_change.html", {"form": form})
 
 
@@ -108,7 +118,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
         elif status == "disabled":
             users = users.filter(is_active=False)
         elif status == "locked":
-            users = users.filter(locked_until__gt=timezone.now())
+            users = users.filter(username__in=locked_usernames(timezone.now()))
         elif status == "no_role":
             users = users.filter(role="")
     page = Paginator(users, 50).get_page(request.GET.get("page"))
@@ -122,6 +132,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.SYSADMIN)
+@never_cache
 def user_create(request: HttpRequest) -> HttpResponse:
     actor = _acting_user(request)
     form = AccountForm(request.POST or None, organisations=organisations_visible_to(actor))
@@ -227,7 +238,9 @@ def user_role(request: HttpRequest, pk: int) -> HttpResponse:
 def user_active(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _acting_user(request)
     account = get_user_for(actor, pk)
-    active = request.POST.get("active") == "1"
+    if request.POST.get("active") not in {"0", "1"}:
+        return HttpResponseBadRequest(_("请求缺少“启用/停用”参数，请从账号页面重新操作。"))
+    active = request.POST["active"] == "1"
     try:
         services.set_active(actor=actor, user=account, active=active, request=request)
     except ValidationError as error:

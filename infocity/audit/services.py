@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest
 
+from .middleware import current_request
 from .models import Action, AuditEvent, Outcome
 
 if TYPE_CHECKING:
@@ -34,7 +35,9 @@ def record(
     username: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one audit event. ``actor`` defaults to the request's authenticated user."""
+    """Append one audit event. ``request`` defaults to the request being served, ``actor`` to its user."""
+    if request is None:
+        request = current_request.get()
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
     organisation_id = getattr(actor, "organisation_id", None)
@@ -50,3 +53,19 @@ def record(
         outcome=outcome,
         detail=detail or {},
     )
+
+
+def record_denied(user: Any, model: type[models.Model], pk: object, reason: str = "scope") -> None:
+    """An attempt on an object outside the user's scope (answered 404), audited in its own transaction."""
+    with transaction.atomic():
+        AuditEvent.objects.create(
+            actor=user if getattr(user, "is_authenticated", False) else None,
+            actor_username=getattr(user, "username", "") or "",
+            organisation_id=getattr(user, "organisation_id", None),
+            ip_address=client_ip(current_request.get()),
+            action=Action.ACCESS_DENIED,
+            object_type=model._meta.label,
+            object_id=str(pk)[:60],
+            outcome=Outcome.DENIED,
+            detail={"reason": reason},
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
+
+from infocity.scoping import get_visible_or_404
 
 from .models import Cohort, Organisation
 
@@ -42,19 +43,20 @@ def organisations_visible_to(user: Any) -> QuerySet[Organisation]:
 
 def get_organisation_for(user: Any, pk: int) -> Organisation:
     """The organisation if ``user`` may see it, else 404 (never 403: its existence is not disclosed)."""
-    return get_object_or_404(organisations_visible_to(user), pk=pk)
+    return get_visible_or_404(user, organisations_visible_to(user), pk)
 
 
 def cohorts_visible_to(user: Any) -> QuerySet[Cohort]:
     acting = _acting(user)
     if acting is None:
         return Cohort.objects.none()
-    if acting.role in NATIONAL_ROLES or acting.role == "province_reviewer":
+    if acting.role in NATIONAL_ROLES:
         return Cohort.objects.all()
-    if acting.role in {"city_reporter", "city_approver"}:
+    if acting.role in SUBTREE_ROLES:
+        # A province or city sees the cohorts it has cities in.
         return Cohort.objects.filter(memberships__city__path__startswith=acting.organisation.path).distinct()
     return Cohort.objects.none()
 
 
 def get_cohort_for(user: Any, pk: int) -> Cohort:
-    return get_object_or_404(cohorts_visible_to(user), pk=pk)
+    return get_visible_or_404(user, cohorts_visible_to(user), pk)

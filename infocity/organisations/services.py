@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from infocity.audit.models import Action
 from infocity.audit.services import record
@@ -36,13 +37,15 @@ ALLOWED_PARENTS: dict[str, set[str | None]] = {
 def _check_place(kind: str, parent: Organisation | None, division: Division | None) -> None:
     if kind == K.PROVINCE:
         if division is None:
-            raise ValidationError("省级主管部门必须对应一个省级行政区划或计划单列市。")
+            raise ValidationError(_("省级主管部门必须对应一个省级行政区划或计划单列市。"))
         if division.level != Division.Level.PROVINCE and not division.separately_planned:
-            raise ValidationError(f"{division} 不是省级行政区划或计划单列市，不能作为省级主管部门。")
+            raise ValidationError(
+                _("%(division)s 不是省级行政区划或计划单列市，不能作为省级主管部门。")
+                % {"division": division}
+            )
     elif kind == K.CITY:
-        if division is None:
-            raise ValidationError("示范城市必须对应一个行政区划代码。")
-        assert parent is not None and parent.division is not None
+        if division is None or parent is None or parent.division is None:
+            raise ValidationError(_("示范城市必须对应一个行政区划代码，并设在省级主管部门之下。"))
         province_division = parent.division
         same_place = division.code == province_division.code and (
             division.is_municipality or division.separately_planned
@@ -51,16 +54,20 @@ def _check_place(kind: str, parent: Organisation | None, division: Division | No
             division.level == Division.Level.PREFECTURE and division.parent_id == province_division.code
         )
         if not (same_place or in_province):
-            raise ValidationError(f"{division} 不属于 {parent}，请选择该省辖区内的地级市。")
+            raise ValidationError(
+                _("%(division)s 不属于 %(parent)s，请选择该省辖区内的地级市。")
+                % {"division": division, "parent": parent}
+            )
         if in_province and division.separately_planned:
             raise ValidationError(
-                f"{division.name}是计划单列市，请将其置于“{division.name}（计划单列市）”之下。"
+                _("%(name)s是计划单列市，请将其置于“%(name)s（计划单列市）”之下。") % {"name": division.name}
             )
     elif kind == K.INSTITUTION:
         if division is not None and division.level != Division.Level.PROVINCE:
-            raise ValidationError("专家所在单位的区划只记录所在省份，请选择省级行政区划。")
-    elif division is not None and kind != K.DISTRICT:
-        raise ValidationError(f"{K(kind).label}不对应行政区划，请不要选择区划代码。")
+            raise ValidationError(_("专家所在单位的区划只记录所在省份，请选择省级行政区划。"))
+    elif division is not None:
+        # Districts have no shipped county-level codes yet; other kinds are not places.
+        raise ValidationError(_("%(kind)s不对应行政区划，请不要选择区划代码。") % {"kind": K(kind).label})
 
 
 @transaction.atomic
@@ -77,17 +84,20 @@ def create_organisation(
 ) -> Organisation:
     """Create an organisation in the tree, checking that kind, parent and place fit together."""
     if kind not in K.values:
-        raise ValidationError(f"未知的机构类型：{kind}")
+        raise ValidationError(_("未知的机构类型：%(kind)s") % {"kind": kind})
     parent_kind = parent.kind if parent is not None else None
     if parent_kind not in ALLOWED_PARENTS[kind]:
         raise ValidationError(
-            f"{K(kind).label}不能设在{K(parent_kind).label if parent_kind else '顶层'}之下。"
+            _("%(kind)s不能设在%(parent)s之下。")
+            % {"kind": K(kind).label, "parent": K(parent_kind).label if parent_kind else _("顶层")}
         )
     if kind == K.MINISTRY and Organisation.objects.filter(kind=K.MINISTRY).exists():
-        raise ValidationError("平台只能有一个部委根机构。")
+        raise ValidationError(_("平台只能有一个部委根机构。"))
     _check_place(kind, parent, division)
     if division is not None and Organisation.objects.filter(kind=kind, division=division).exists():
-        raise ValidationError(f"{division} 已有{K(kind).label}，不能重复创建。")
+        raise ValidationError(
+            _("%(division)s 已有%(kind)s，不能重复创建。") % {"division": division, "kind": K(kind).label}
+        )
     org = Organisation.objects.create(
         name=name.strip(),
         kind=kind,
@@ -113,7 +123,7 @@ def create_cohort(
     request: HttpRequest | None = None,
 ) -> Cohort:
     if Cohort.objects.filter(name=name).exists():
-        raise ValidationError(f"已有名为“{name}”的批次，请换一个名称。")
+        raise ValidationError(_("已有名为“%(name)s”的批次，请换一个名称。") % {"name": name})
     cohort = Cohort.objects.create(name=name, year=year, description=description)
     record(Action.COHORT_CREATE, actor=actor, request=request, target=cohort, detail={"year": year})
     return cohort
@@ -132,7 +142,9 @@ def add_cities_to_cohort(
     cities = list(cities)
     not_cities = [c.name for c in cities if c.kind != K.CITY]
     if not_cities:
-        raise ValidationError(f"只有示范城市可以加入批次：{'、'.join(not_cities)} 不是示范城市。")
+        raise ValidationError(
+            _("只有示范城市可以加入批次：%(names)s 不是示范城市。") % {"names": "、".join(not_cities)}
+        )
     present = set(cohort.memberships.values_list("city_id", flat=True))
     added = [c for c in cities if c.pk not in present]
     CohortMembership.objects.bulk_create(

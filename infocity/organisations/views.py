@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
@@ -96,4 +98,6 @@ def division_list(request: HttpRequest) -> HttpResponse:
     if q:
         divisions = divisions.filter(Q(name__icontains=q) | Q(code__startswith=q))
     page = Paginator(divisions, 100).get_page(request.GET.get("page"))
-    return render(request, "organisations/division_list.html", {"page": page, "q": q})
+    return render(
+        request, "organisations/division_list.html", {"page": page, "q": q, "query": urlencode({"q": q})}
+    )

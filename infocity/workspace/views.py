@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from infocity.accounts.models import Role, User
-from infocity.accounts.scoping import users_visible_to
+from infocity.accounts.scoping import locked_usernames, users_visible_to
 from infocity.audit.models import Action, AuditEvent, Outcome
 from infocity.organisations.models import CohortMembership, OrganisationKind
 from infocity.organisations.scoping import cohorts_visible_to, organisations_visible_to
@@ -71,11 +71,15 @@ def _sysadmin_panel(user: User) -> dict[str, Any]:
         total=Count("id"),
         active=Count("id", filter=Q(is_active=True)),
         disabled=Count("id", filter=Q(is_active=False)),
-        locked=Count("id", filter=Q(locked_until__gt=now)),
+        locked=Count("id", filter=Q(username__in=locked_usernames(now))),
         must_change=Count("id", filter=Q(must_change_password=True)),
         no_role=Count("id", filter=Q(role="")),
     )
-    return {"panel": "accounts", "stats": stats, "locked_users": users.filter(locked_until__gt=now)[:10]}
+    return {
+        "panel": "accounts",
+        "stats": stats,
+        "locked_users": users.filter(username__in=locked_usernames(now))[:10],
+    }
 
 
 def _secadmin_panel(user: User) -> dict[str, Any]:

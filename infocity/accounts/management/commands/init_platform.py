@@ -1,4 +1,4 @@
-"""Bootstrap a production instance: the ministry root, the operator and agency, and the three administrators."""
+"""Bootstrap a production instance: the ministry root, operator and agency, and the three administrators."""
 
 from __future__ import annotations
 
