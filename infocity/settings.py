@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "infocity.audit",
     "infocity.organisations",
     "infocity.accounts",
+    "infocity.frameworks",
     "infocity.workspace",
     "infocity.demo",
 ]

@@ -38,9 +38,7 @@ def main() -> None:
         if c["name"] in PLACEHOLDERS:
             continue
         code = c["code"] + "00"
-        rows.append(
-            [code, c["name"], "prefecture", c["provinceCode"] + "0000", str(int(code in SEPARATELY_PLANNED))]
-        )
+        rows.append([code, c["name"], "prefecture", c["provinceCode"] + "0000", str(int(code in SEPARATELY_PLANNED))])
     with OUT.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["code", "name", "level", "parent_code", "separately_planned"])

@@ -47,9 +47,7 @@ def build_cast() -> Cast:
         sync_divisions(Division)
     div = Division.objects.in_bulk()
 
-    def org(
-        key: str, kind: str, name: str, parent: str | None = None, code: str | None = None
-    ) -> Organisation:
+    def org(key: str, kind: str, name: str, parent: str | None = None, code: str | None = None) -> Organisation:
         cast.orgs[key] = create_organisation(
             actor=None,
             kind=kind,

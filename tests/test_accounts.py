@@ -95,9 +95,7 @@ def test_separated_duties(cast: Cast) -> None:
     )
     # …and the security administrator cannot create, disable or reset accounts.
     assert secadmin.get(reverse("accounts:user_create")).status_code == 403
-    assert (
-        secadmin.post(reverse("accounts:user_active", args=[target.pk]), {"active": "0"}).status_code == 403
-    )
+    assert secadmin.post(reverse("accounts:user_active", args=[target.pk]), {"active": "0"}).status_code == 403
     assert secadmin.post(reverse("accounts:user_reset_password", args=[target.pk])).status_code == 403
     # Neither reads the audit log.
     assert sysadmin.get(reverse("audit:event_list")).status_code == 403
@@ -241,9 +239,7 @@ def test_init_platform_bootstraps_once(db: None, monkeypatch: pytest.MonkeyPatch
         call_command("init_platform")
 
 
-def test_init_platform_rejects_weak_passwords_and_changes_nothing(
-    db: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_init_platform_rejects_weak_passwords_and_changes_nothing(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("SYSADMIN", "SECADMIN", "AUDITOR"):
         monkeypatch.setenv(f"INFOCITY_{name}_PASSWORD", "123")
     with pytest.raises(CommandError, match="密码"):

@@ -20,9 +20,7 @@ def test_templates_reference_no_outside_host() -> None:
 def test_every_static_reference_exists() -> None:
     referenced = set()
     for template in TEMPLATES:
-        referenced |= set(
-            re.findall(r"""\{%\s*static\s+['"]([^'"]+)['"]""", template.read_text(encoding="utf-8"))
-        )
+        referenced |= set(re.findall(r"""\{%\s*static\s+['"]([^'"]+)['"]""", template.read_text(encoding="utf-8")))
     assert referenced
     missing = [path for path in referenced if finders.find(path) is None]
     assert missing == []

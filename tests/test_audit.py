@@ -32,9 +32,7 @@ def test_events_cannot_be_changed_or_deleted_through_the_orm(cast: Cast) -> None
 
 def test_auditor_filters_the_log(cast: Cast) -> None:
     client = cast.client("auditor")
-    record(
-        Action.LOGIN_FAILURE, username="intruder", outcome=Outcome.FAILURE, detail={"reason": "unknown_user"}
-    )
+    record(Action.LOGIN_FAILURE, username="intruder", outcome=Outcome.FAILURE, detail={"reason": "unknown_user"})
     response = client.get(reverse("audit:event_list"), {"action": Action.LOGIN_FAILURE})
     events = list(response.context["page"])
     assert [e.actor_username for e in events] == ["intruder"]

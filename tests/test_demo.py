@@ -35,9 +35,7 @@ def test_cohorts(demo: None) -> None:
     full = Cohort.objects.get(name="2016 全面监测")
     assert pilot.memberships.count() == 12
     assert full.memberships.count() == Organisation.objects.filter(kind=OrganisationKind.CITY).count()
-    assert set(pilot.memberships.values_list("city", flat=True)) <= set(
-        full.memberships.values_list("city", flat=True)
-    )
+    assert set(pilot.memberships.values_list("city", flat=True)) <= set(full.memberships.values_list("city", flat=True))
 
 
 def test_documented_accounts_exist_and_log_in(demo: None) -> None:

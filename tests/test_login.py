@@ -51,9 +51,7 @@ def test_next_parameter_is_followed_only_to_this_site(cast: Cast) -> None:
     response = client.post(LOGIN + "?next=/organisations/", {"username": "city-hz", "password": PASSWORD})
     assert response["Location"] == "/organisations/"
     client = Client()
-    response = client.post(
-        LOGIN, {"username": "city-hz", "password": PASSWORD, "next": "https://evil.example/phish"}
-    )
+    response = client.post(LOGIN, {"username": "city-hz", "password": PASSWORD, "next": "https://evil.example/phish"})
     assert response["Location"] == "/"
 
 
@@ -95,9 +93,7 @@ def test_five_consecutive_failures_lock_for_fifteen_minutes(cast: Cast) -> None:
 
 
 def test_lock_expires(cast: Cast) -> None:
-    LoginThrottle.objects.create(
-        username="city-hz", locked_until=timezone.now() - datetime.timedelta(seconds=1)
-    )
+    LoginThrottle.objects.create(username="city-hz", locked_until=timezone.now() - datetime.timedelta(seconds=1))
     assert post_login(Client(), "city-hz", PASSWORD) == "/"
     assert not LoginThrottle.objects.filter(username="city-hz").exists()
 
@@ -116,9 +112,7 @@ def test_success_resets_the_consecutive_count(cast: Cast) -> None:
 def test_disabled_account_cannot_log_in(cast: Cast) -> None:
     User.objects.filter(username="city-hz").update(is_active=False)
     assert "用户名或密码错误" in post_login(Client(), "city-hz", PASSWORD)
-    assert AuditEvent.objects.filter(action=Action.LOGIN_FAILURE).latest("id").detail == {
-        "reason": "inactive"
-    }
+    assert AuditEvent.objects.filter(action=Action.LOGIN_FAILURE).latest("id").detail == {"reason": "inactive"}
 
 
 def test_disabling_ends_an_open_session(cast: Cast) -> None:

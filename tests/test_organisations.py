@@ -117,9 +117,7 @@ def test_kinds_fit_the_tree(cast: Cast) -> None:
 
 
 def test_creation_is_audited(cast: Cast) -> None:
-    event = AuditEvent.objects.filter(
-        action=Action.ORGANISATION_CREATE, object_id=str(cast.orgs["hangzhou"].pk)
-    )
+    event = AuditEvent.objects.filter(action=Action.ORGANISATION_CREATE, object_id=str(cast.orgs["hangzhou"].pk))
     assert event.get().detail == {"kind": "city"}
 
 

@@ -124,9 +124,7 @@ def test_cohort_members_are_scoped(cast: Cast) -> None:
     assert [m.city.name for m in response.context["memberships"]] == ["广州市"]
     pilot = Cohort.objects.get(name="2016 试运行监测")
     # 嘉兴 is not in the pilot cohort: a 嘉兴 user would get 404; 杭州 sees it.
-    assert (
-        cast.client("city-hz").get(reverse("organisations:cohort_detail", args=[pilot.pk])).status_code == 200
-    )
+    assert cast.client("city-hz").get(reverse("organisations:cohort_detail", args=[pilot.pk])).status_code == 200
 
 
 def test_account_scope(cast: Cast) -> None:

@@ -64,9 +64,7 @@ def test_public_list_names_real_views() -> None:
 def test_every_private_view_declares_its_roles(name: str, route: str, view: object) -> None:
     if name in PUBLIC or name in ANY_LOGGED_IN:
         return
-    assert getattr(view, "allowed_roles", None), (
-        f"{name} needs @role_required(...) or a place in ANY_LOGGED_IN"
-    )
+    assert getattr(view, "allowed_roles", None), f"{name} needs @role_required(...) or a place in ANY_LOGGED_IN"
 
 
 @pytest.mark.parametrize(("name", "route", "view"), ROUTES, ids=[r[0] for r in ROUTES])
@@ -78,7 +76,5 @@ def test_anonymous_access(db: None, anon: Client, name: str, route: str, view: o
     assert not marked_public, f"{name} is public (@login_not_required) but not on the PUBLIC list"
     for method in (anon.get, anon.post):
         response = method(concrete(route))
-        assert response.status_code == 302, (
-            f"{method.__name__.upper()} {route} answered {response.status_code}"
-        )
+        assert response.status_code == 302, f"{method.__name__.upper()} {route} answered {response.status_code}"
         assert response["Location"].startswith("/accounts/login/?next="), response["Location"]

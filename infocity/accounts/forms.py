@@ -14,9 +14,7 @@ from .models import ROLE_ORGANISATION_KINDS, Role
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(
-        label=_("用户名"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True})
-    )
+    username = forms.CharField(label=_("用户名"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True}))
     password = forms.CharField(label=_("密码"), strip=False, widget=forms.PasswordInput)
 
 
@@ -34,9 +32,7 @@ class AccountForm(StyledFormMixin, forms.Form):
     phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(
-        self, *args: Any, organisations: QuerySet[Organisation], editing: bool = False, **kwargs: Any
-    ):
+    def __init__(self, *args: Any, organisations: QuerySet[Organisation], editing: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = organisations.filter(is_active=True)  # type: ignore[attr-defined]
         if editing:

@@ -37,8 +37,7 @@ class LoginResult:
 def _lock_message(until: datetime.datetime) -> str:
     local = timezone.localtime(until)
     return _(
-        "连续 %(limit)d 次登录失败，账号已被锁定 %(minutes)d 分钟。"
-        "请于 %(time)s 后重试，或联系系统管理员解锁。"
+        "连续 %(limit)d 次登录失败，账号已被锁定 %(minutes)d 分钟。请于 %(time)s 后重试，或联系系统管理员解锁。"
     ) % {
         "limit": settings.LOGIN_FAILURE_LIMIT,
         "minutes": settings.LOGIN_LOCKOUT_MINUTES,
@@ -48,9 +47,7 @@ def _lock_message(until: datetime.datetime) -> str:
 
 def _ip_failures(ip: str, now: datetime.datetime) -> int:
     since = now - datetime.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    return AuditEvent.objects.filter(
-        action=Action.LOGIN_FAILURE, ip_address=ip, occurred_at__gte=since
-    ).count()
+    return AuditEvent.objects.filter(action=Action.LOGIN_FAILURE, ip_address=ip, occurred_at__gte=since).count()
 
 
 def _record_failure(
@@ -114,8 +111,7 @@ def attempt_login(request: HttpRequest, username: str, password: str) -> LoginRe
             _record_failure(request, username, None, "ip_limit", Outcome.DENIED)
         return LoginResult(
             None,
-            _("此地址登录失败次数过多，请 %(minutes)d 分钟后再试。")
-            % {"minutes": settings.LOGIN_LOCKOUT_MINUTES},
+            _("此地址登录失败次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": settings.LOGIN_LOCKOUT_MINUTES},
         )
     throttle = LoginThrottle.objects.filter(username=username).first()
     if throttle is not None and throttle.is_locked(now):
@@ -189,9 +185,7 @@ def _check_separation(actor: User | None, target: User) -> None:
         return
     if target.role in ADMIN_ROLES and target.role != actor.role:
         raise ValidationError(
-            _(
-                "“%(role)s”的账号不能由其他管理员在平台上修改、停用或重置密码（三员分立），请由运维人员在服务器上处理。"
-            )
+            _("“%(role)s”的账号不能由其他管理员在平台上修改、停用或重置密码（三员分立），请由运维人员在服务器上处理。")
             % {"role": Role(target.role).label}
         )
 
@@ -323,9 +317,7 @@ def assign_role(
     locked.role = role
     locked.version += 1
     locked.save(update_fields=["role", "version"])
-    record(
-        Action.ROLE_ASSIGN, actor=actor, request=request, target=locked, detail={"from": previous, "to": role}
-    )
+    record(Action.ROLE_ASSIGN, actor=actor, request=request, target=locked, detail={"from": previous, "to": role})
     return locked
 
 

@@ -164,9 +164,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 @role_required(Role.SYSADMIN, Role.SECADMIN)
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_user_for(request.user, pk)
-    role_form = RoleForm(
-        initial={"role": account.role, "version": account.version}, organisation=account.organisation
-    )
+    role_form = RoleForm(initial={"role": account.role, "version": account.version}, organisation=account.organisation)
     return render(
         request,
         "accounts/user_detail.html",

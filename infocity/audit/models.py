@@ -28,6 +28,11 @@ class Action(models.TextChoices):
     COHORT_CREATE = "cohort.create", _("创建城市批次")
     COHORT_MEMBERS = "cohort.members", _("调整批次城市")
     ACCESS_DENIED = "access.denied", _("越权访问")
+    FRAMEWORK_CREATE = "framework.create", _("创建指标体系版本")
+    FRAMEWORK_EDIT = "framework.edit", _("修改指标体系")
+    FRAMEWORK_PUBLISH = "framework.publish", _("发布指标体系版本")
+    FRAMEWORK_RETIRE = "framework.retire", _("停用指标体系版本")
+    FRAMEWORK_EXPORT = "framework.export", _("导出指标体系")
     DEMO_LOAD = "demo.load", _("载入演示数据")
 
 

@@ -41,9 +41,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request, "audit/event_list.html", {"page": page, "filters": filters, "query": query.urlencode()}
-    )
+    return render(request, "audit/event_list.html", {"page": page, "filters": filters, "query": query.urlencode()})
 
 
 def _is_ip(value: str) -> bool:

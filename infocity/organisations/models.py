@@ -83,9 +83,7 @@ class Organisation(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    department = models.CharField(
-        _("牵头部门"), max_length=100, blank=True, help_text=_("如：市经济和信息化委员会")
-    )
+    department = models.CharField(_("牵头部门"), max_length=100, blank=True, help_text=_("如：市经济和信息化委员会"))
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -40,8 +40,7 @@ def _check_place(kind: str, parent: Organisation | None, division: Division | No
             raise ValidationError(_("省级主管部门必须对应一个省级行政区划或计划单列市。"))
         if division.level != Division.Level.PROVINCE and not division.separately_planned:
             raise ValidationError(
-                _("%(division)s 不是省级行政区划或计划单列市，不能作为省级主管部门。")
-                % {"division": division}
+                _("%(division)s 不是省级行政区划或计划单列市，不能作为省级主管部门。") % {"division": division}
             )
     elif kind == K.CITY:
         if division is None or parent is None or parent.division is None:
@@ -50,9 +49,7 @@ def _check_place(kind: str, parent: Organisation | None, division: Division | No
         same_place = division.code == province_division.code and (
             division.is_municipality or division.separately_planned
         )
-        in_province = (
-            division.level == Division.Level.PREFECTURE and division.parent_id == province_division.code
-        )
+        in_province = division.level == Division.Level.PREFECTURE and division.parent_id == province_division.code
         if not (same_place or in_province):
             raise ValidationError(
                 _("%(division)s 不属于 %(parent)s，请选择该省辖区内的地级市。")
@@ -147,9 +144,7 @@ def add_cities_to_cohort(
         )
     present = set(cohort.memberships.values_list("city_id", flat=True))
     added = [c for c in cities if c.pk not in present]
-    CohortMembership.objects.bulk_create(
-        [CohortMembership(cohort=cohort, city=c, joined_on=joined_on) for c in added]
-    )
+    CohortMembership.objects.bulk_create([CohortMembership(cohort=cohort, city=c, joined_on=joined_on) for c in added])
     if added:
         record(
             Action.COHORT_MEMBERS,

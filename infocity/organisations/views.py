@@ -98,6 +98,4 @@ def division_list(request: HttpRequest) -> HttpResponse:
     if q:
         divisions = divisions.filter(Q(name__icontains=q) | Q(code__startswith=q))
     page = Paginator(divisions, 100).get_page(request.GET.get("page"))
-    return render(
-        request, "organisations/division_list.html", {"page": page, "q": q, "query": urlencode({"q": q})}
-    )
+    return render(request, "organisations/division_list.html", {"page": page, "q": q, "query": urlencode({"q": q})})

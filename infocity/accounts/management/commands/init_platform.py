@@ -46,9 +46,7 @@ class Command(BaseCommand):
                     name="工业和信息化部",
                     department="信息化和软件服务业司",
                 )
-                op = create_organisation(
-                    actor=None, kind=OrganisationKind.OPERATOR, name=operator, parent=ministry
-                )
+                op = create_organisation(actor=None, kind=OrganisationKind.OPERATOR, name=operator, parent=ministry)
                 create_organisation(actor=None, kind=OrganisationKind.AGENCY, name=agency, parent=ministry)
                 for username, role, label in ADMINS:
                     create_account(

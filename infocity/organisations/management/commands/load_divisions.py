@@ -12,9 +12,7 @@ class Command(BaseCommand):
     help = "从 CSV 文件同步行政区划代码（新增代码、更新名称；不删除已有代码）。"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--file", type=Path, default=DIVISIONS_CSV, help="区划 CSV（默认为随平台发布的文件）"
-        )
+        parser.add_argument("--file", type=Path, default=DIVISIONS_CSV, help="区划 CSV（默认为随平台发布的文件）")
 
     def handle(self, *args: Any, file: Path, **options: Any) -> None:
         with transaction.atomic():
