@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from infocity import api
 from infocity.workspace import views as workspace
 
 urlpatterns = [
@@ -12,4 +13,7 @@ urlpatterns = [
     path("accounts/", include("infocity.accounts.urls")),
     path("organisations/", include("infocity.organisations.urls")),
     path("audit/", include("infocity.audit.urls")),
+    path("frameworks/", include("infocity.frameworks.urls")),
+    path("indicators/", include("infocity.frameworks.public_urls")),
+    path("api/v1/", api.urls()),
 ]

@@ -20,6 +20,7 @@ from infocity.accounts.models import Role, User
 from infocity.accounts.services import create_account
 from infocity.audit.models import Action
 from infocity.audit.services import record
+from infocity.frameworks.loading import EDITION_2016, load_edition_file
 from infocity.organisations.models import Division, Organisation, OrganisationKind
 from infocity.organisations.services import add_cities_to_cohort, create_cohort, create_organisation
 
@@ -188,7 +189,10 @@ def load_demo(seed: int = 2016) -> Cast:
     add_cities_to_cohort(actor=None, cohort=full, cities=pilot_cities, joined_on=PILOT_JOINED)
     add_cities_to_cohort(actor=None, cohort=full, cities=other_cities, joined_on=FULL_SCOPE_JOINED)
 
+    edition = load_edition_file(EDITION_2016)
+
     summary = {
+        "framework": edition.code,
         "provinces": len(cast.provinces),
         "cities": len(cast.cities),
         "accounts": len(cast.users),

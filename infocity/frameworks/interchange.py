@@ -346,10 +346,28 @@ def to_json(data: dict[str, Any]) -> str:
     return json.dumps(_plain(data), ensure_ascii=False, indent=2)
 
 
+class _AliasRefused(yaml.YAMLError):
+    pass
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """Plain data only (no Python objects), and no anchors or aliases: they are never needed in an edition
+    file, and repeated aliases are how a small file expands into an enormous structure (billion laughs)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasRefused("alias")
+        return super().compose_node(parent, index)
+
+
 def from_text(text: str) -> Any:
-    """Parse YAML (JSON is a subset) safely: plain data only, no Python objects."""
+    """Parse YAML (JSON is a subset) safely: plain data only, no Python objects, no aliases."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 — _PlainLoader is a SafeLoader
+    except _AliasRefused:
+        raise InterchangeError(
+            ["文件中使用了 YAML 锚点或别名（& 和 *），出于安全原因不予支持，请展开后再导入。"]
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else ""

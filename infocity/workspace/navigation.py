@@ -59,6 +59,15 @@ ENTRIES: list[Entry] = [
         _("查看各监测批次（如“2016 试运行监测”“2016 全面监测”）包含的示范城市及加入日期。"),
     ),
     Entry(
+        _("指标体系"),
+        "frameworks:list",
+        frozenset({R.MINISTRY, R.ANALYST}),
+        descriptions={
+            R.MINISTRY: _("管理指标体系版本：复制下一版本、修改指标、填报项和校验规则，检查并发布；导入导出。"),
+            R.ANALYST: _("查阅各版本指标体系（含草稿），导出 YAML、JSON 或 Excel。"),
+        },
+    ),
+    Entry(
         _("用户管理"),
         "accounts:user_list",
         frozenset({R.SYSADMIN, R.SECADMIN}),
