@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import get_language, override
 from ninja import Router, Schema
 
 from .compute import target_text
@@ -117,9 +118,13 @@ def _edition_out(edition: Edition) -> dict[str, object]:
     }
 
 
-def names_of(edition: Edition) -> dict[str, str]:
-    names = dict(edition.items.values_list("code", "name_zh"))
-    names.update(edition.indicators.values_list("code", "name_zh"))
+def names_of(edition: Edition, language: str | None = None) -> dict[str, str]:
+    """Codes to names in ``language`` (the active one by default), falling back to Chinese."""
+    english = (language or get_language()) == "en"
+    names: dict[str, str] = {}
+    for queryset in (edition.items, edition.indicators):
+        for code, zh, en in queryset.values_list("code", "name_zh", "name_en"):
+            names[code] = en if english and en else zh
     return names
 
 
@@ -190,8 +195,9 @@ def list_indicators(request: HttpRequest, code: str, area: str | None = None) ->
     indicators = edition.indicators.select_related("area")
     if area:
         indicators = indicators.filter(area__code=area)
-    names = names_of(edition)
-    return [indicator_out(i, names) for i in indicators]
+    names = names_of(edition, "zh-hans")
+    with override("zh-hans"):
+        return [indicator_out(i, names) for i in indicators]
 
 
 @router.get("/editions/{code}/indicators/{indicator}", response=IndicatorOut, auth=None, summary="指标详情")
@@ -200,7 +206,8 @@ def get_indicator(request: HttpRequest, code: str, indicator: str) -> dict[str, 
     found = edition.indicators.select_related("area").filter(code=indicator).first()
     if found is None:
         raise Http404("该版本中没有这个指标。")
-    return indicator_out(found, names_of(edition))
+    with override("zh-hans"):
+        return indicator_out(found, names_of(edition, "zh-hans"))
 
 
 @router.get("/editions/{code}/data-items", response=list[DataItemOut], auth=None, summary="填报项列表")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from .checks import check_edition
 from .formula import Input, Missing, Node, Result, Value, evaluate, parse, to_decimal
@@ -158,16 +159,18 @@ def assess_target(indicator: Indicator, value: Result, previous: Result | None =
 
 
 def target_text(indicator: Indicator) -> str:
-    """The target in words, e.g. "＞ 50%（指南明确）"."""
+    """The target in words in the active language, e.g. "＞ 50%（指南明确）" or "> 50% (Stated in the guide)"."""
+    english = get_language() == "en"
     kind = indicator.target_kind
     if kind == Indicator.TargetKind.NONE:
-        return "无"
-    basis = f"（{Indicator.TargetBasis(indicator.target_basis).label}）" if indicator.target_basis else ""
+        return _("无")
+    label = str(Indicator.TargetBasis(indicator.target_basis).label) if indicator.target_basis else ""
+    basis = (f" ({label})" if english else f"（{label}）") if label else ""
     if kind == Indicator.TargetKind.RISING:
-        better = "提升" if indicator.direction == Indicator.Direction.UP else "下降"
-        return f"较上期{better}{basis}"
-    symbol = dict(Indicator.TARGET_OPERATORS)[indicator.target_operator]
+        text = _("较上期提升") if indicator.direction == Indicator.Direction.UP else _("较上期下降")
+        return f"{text}{basis}"
     assert indicator.target_value is not None
     if indicator.unit == "" and indicator.target_value in (0, 1) and indicator.target_operator == "=":
-        return f"{'是' if indicator.target_value == 1 else '否'}{basis}"
+        return f"{_('是') if indicator.target_value == 1 else _('否')}{basis}"
+    symbol = indicator.target_operator if english else dict(Indicator.TARGET_OPERATORS)[indicator.target_operator]
     return f"{symbol} {format_value(indicator.target_value)}{indicator.unit}{basis}"

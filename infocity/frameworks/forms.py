@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -27,6 +28,13 @@ class PartForm(StyledFormMixin, forms.ModelForm):  # type: ignore[type-arg]
         for name in ("definition_zh", "definition_en", "formula", "expression"):
             if name in self.fields:
                 self.fields[name].widget = forms.Textarea(attrs={**self.fields[name].widget.attrs, "rows": 2})
+        # Stored with six decimal places; shown as written (50, not 50.000000).
+        for name in ("min_value", "max_value", "target_value"):
+            value = self.initial.get(name)
+            if isinstance(value, Decimal):
+                self.initial[name] = format(value.normalize(), "f")
+        if "target_value" in self.fields:
+            self.fields["target_value"].help_text = _("修改目标值时，请同时核对“目标依据”和“目标说明”。")
 
     def _validate_unique(self) -> None:  # the service checks codes within the edition
         return None

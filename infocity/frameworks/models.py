@@ -7,15 +7,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
 class Frequency(models.TextChoices):
-    MONTHLY = "M", _("月度")
-    QUARTERLY = "Q", _("季度")
-    HALF_YEARLY = "H", _("半年")
-    ANNUAL = "A", _("年度")
+    MONTHLY = "M", pgettext_lazy("frequency", "月度")
+    QUARTERLY = "Q", pgettext_lazy("frequency", "季度")
+    HALF_YEARLY = "H", pgettext_lazy("frequency", "半年")
+    ANNUAL = "A", pgettext_lazy("frequency", "年度")
 
 
 class Bilingual(models.Model):

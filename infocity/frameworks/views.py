@@ -28,8 +28,20 @@ from .forms import (
     EditionDetailsForm,
     ImportEditionForm,
 )
-from .formula import FormulaError, Kind, Missing, check, evaluate, in_words, parse, references, to_fraction
+from .formula import (
+    FormulaError,
+    Kind,
+    Missing,
+    check,
+    evaluate,
+    in_words,
+    parse,
+    references,
+    to_decimal,
+    to_fraction,
+)
 from .interchange import InterchangeError, edition_to_dict, from_text, from_xlsx, to_json, to_xlsx, to_yaml
+from .messages import render as render_message
 from .models import DataItem, Edition, Indicator
 
 EDITORS = (Role.MINISTRY,)
@@ -135,7 +147,14 @@ def edition_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "forms": edition.forms.annotate(item_count=Count("items")),
         "items": edition.items.select_related("area", "form"),
         "indicators": [(i, target_text(i), _safe_words(i.formula, names)) for i in indicators],
-        "rules": edition.rules.all(),
+        "rules": [
+            (
+                rule,
+                _safe_words(rule.expression, names),
+                render_message(rule.message_zh, names, lambda code: "…", lambda code: "…"),
+            )
+            for rule in edition.rules.all()
+        ],
         "copy_form": CopyEditionForm(initial={"year": edition.year + 1, "code": str(edition.year + 1)}),
         "details_form": EditionDetailsForm(instance=edition),
     }
@@ -321,6 +340,13 @@ def part_edit(request: HttpRequest, pk: int, kind: str, part_pk: int | None = No
             form.add_error(None, error)
         else:
             messages.success(request, _("已保存。"))
+            problems = check_edition(edition).problems
+            if problems:
+                messages.warning(
+                    request,
+                    _("注意：本版本还有 %(n)d 个问题须在发布前解决，例如：%(first)s")
+                    % {"n": len(problems), "first": problems[0]},
+                )
             return redirect(f"{redirect('frameworks:detail', pk=edition.pk).url}#{kind}s")
     return render(
         request,
@@ -383,6 +409,8 @@ def check_formula(request: HttpRequest, pk: int) -> HttpResponse:
     current: dict[str, Any] = {}
     previous: dict[str, Any] = {}
     for code, is_previous in sorted(references(tree)):
+        if code not in kinds:
+            continue  # already reported as unknown; nothing to try it with
         field = f"sample-{'prev-' if is_previous else ''}{code}"
         raw = request.POST.get(field, "").strip().replace(",", "")
         value: Fraction | bool | None = None
@@ -399,6 +427,17 @@ def check_formula(request: HttpRequest, pk: int) -> HttpResponse:
         )
     if not problems:
         outcome = evaluate(tree, current, previous, names)
-        context["result"] = outcome.reason if isinstance(outcome, Missing) else format_value(outcome)
         context["missing"] = isinstance(outcome, Missing)
+        if isinstance(outcome, Missing):
+            context["result"] = outcome.reason
+        elif isinstance(outcome, Fraction):
+            # Shown as the indicator will be: its decimal places and unit, when the form gives them.
+            try:
+                places = min(max(int(request.POST.get("decimals", "")), 0), 6)
+            except ValueError:
+                context["result"] = format_value(outcome)
+            else:
+                context["result"] = f"{to_decimal(outcome, places):,f}{request.POST.get('unit', '')[:20]}"
+        else:
+            context["result"] = format_value(outcome)
     return render(request, "frameworks/_formula_check.html", context)

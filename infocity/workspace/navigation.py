@@ -25,6 +25,11 @@ class Entry:
     def describe(self, role: str) -> str | Promise:
         return self.descriptions.get(role, self.description)
 
+    @property
+    def namespace(self) -> str:
+        """The URL namespace of the entry's pages, so the menu item stays highlighted on all of them."""
+        return self.url_name.split(":", 1)[0]
+
 
 ENTRIES: list[Entry] = [
     Entry(
