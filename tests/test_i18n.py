@@ -18,7 +18,8 @@ def _unquote(literal: str) -> str:
 
 
 def po_entries() -> dict[str, list[str]]:
-    """msgid → translations (one, or one per plural form; "<fuzzy>" when flagged fuzzy) from the .po file."""
+    """msgid (with its context, if any) → translations (one, or one per plural form; "<fuzzy>" when flagged
+    fuzzy) from the .po file."""
     entries: dict[str, list[str]] = {}
     text = (CATALOG / "django.po").read_text(encoding="utf-8")
     for block in re.split(r"\n\s*\n", text):
@@ -37,7 +38,9 @@ def po_entries() -> dict[str, list[str]]:
                 fields[key] = _unquote(literal.strip())
         if fields.get("msgid"):
             translations = [v for k, v in fields.items() if k.startswith("msgstr")]
-            entries[fields["msgid"]] = ["<fuzzy>"] if fuzzy else translations
+            # Entries with a context are keyed as gettext stores them: "context\x04msgid".
+            key = f"{fields['msgctxt']}\x04{fields['msgid']}" if "msgctxt" in fields else fields["msgid"]
+            entries[key] = ["<fuzzy>"] if fuzzy else translations
     return entries
 
 
