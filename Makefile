@@ -23,6 +23,9 @@ $(VENV)/.test-deps: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.run-deps
 
+# The demonstration data is the 2016 programme: its reporting calendar runs on 5 December 2016 unless
+# REPORTING_TODAY says otherwise (see README, "Demonstration clock").
+run: export REPORTING_TODAY ?= 2016-12-05
 run: $(VENV)/.run-deps
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo

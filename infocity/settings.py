@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "infocity.organisations",
     "infocity.accounts",
     "infocity.frameworks",
+    "infocity.reporting",
     "infocity.workspace",
     "infocity.demo",
 ]
@@ -170,6 +171,17 @@ CSRF_FAILURE_VIEW = "infocity.workspace.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Reporting calendar clock for demonstration instances (see infocity/reporting/clock.py); empty = today.
+REPORTING_TODAY = os.environ.get("REPORTING_TODAY", "")
+# Reminders: how many days before a due date the city is reminded.
+REMINDER_DAYS_BEFORE_DUE = envint("REMINDER_DAYS_BEFORE_DUE", 3)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "infocity@localhost")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+# Base address used in e-mailed links, e.g. https://infocity.example.gov.cn
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

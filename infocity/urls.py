@@ -15,5 +15,6 @@ urlpatterns = [
     path("audit/", include("infocity.audit.urls")),
     path("frameworks/", include("infocity.frameworks.urls")),
     path("indicators/", include("infocity.frameworks.public_urls")),
+    path("reporting/", include("infocity.reporting.urls")),
     path("api/v1/", api.urls()),
 ]

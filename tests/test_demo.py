@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -11,11 +14,12 @@ from infocity.accounts.models import Role, User
 from infocity.demo.loader import DEMO_PASSWORD, DemoRefused, load_demo
 from infocity.demo.models import DemoDataset
 from infocity.organisations.models import Cohort, Organisation, OrganisationKind
+from infocity.reporting.models import DataValue, ReportingCycle, Status, Submission
 
 
 @pytest.fixture
 def demo(db: None) -> None:
-    load_demo()
+    load_demo(monitoring=False)
 
 
 def test_cities_and_provinces(demo: None) -> None:
@@ -63,7 +67,7 @@ def test_documented_accounts_exist_and_log_in(demo: None) -> None:
 def test_loading_twice_changes_nothing(demo: None) -> None:
     before = User.objects.count()
     with pytest.raises(DemoRefused):
-        load_demo()
+        load_demo(monitoring=False)
     call_command("load_demo")  # the command reports and returns
     assert User.objects.count() == before
     assert DemoDataset.objects.count() == 1
@@ -91,3 +95,29 @@ def test_every_page_says_demo_data(demo: None) -> None:
 
 def test_no_banner_without_demo_data(db: None) -> None:
     assert "demo-banner" not in Client().get("/accounts/login/").content.decode()
+
+
+def test_monitoring_data_shows_every_state(db: None, settings: Any) -> None:
+    """The 2016 cycle on the demo day: accepted, waiting for a province or the agency, returned, late, missing;
+    2015 accepted for comparison; the planted implausible values are in place and explained."""
+    settings.REPORTING_TODAY = "2016-12-05"
+    load_demo()
+    cycle = ReportingCycle.objects.get(year=2016)
+    submissions = Submission.objects.filter(period__cycle=cycle)
+    states = set(submissions.values_list("status", flat=True))
+    assert states == {Status.DRAFT, Status.SUBMITTED, Status.PROVINCE_APPROVED, Status.ACCEPTED}
+    assert submissions.filter(returned=True).exists()
+    due = submissions.filter(period__due_on__lt=datetime.date(2016, 12, 5))
+    assert due.filter(first_submitted_at__isnull=True).exists()  # missing
+    assert any(not s.on_time for s in due.filter(first_submitted_at__isnull=False))  # late
+    accepted_2015 = Submission.objects.filter(period__cycle__year=2015)
+    assert accepted_2015.exists() and not accepted_2015.exclude(status=Status.ACCEPTED).exists()
+    planted = DataValue.objects.get(
+        submission__city__division_id="440100", submission__period__code="2016-H1", item__code="MAKER_SPACES"
+    )
+    assert "口径" in planted.explanation
+    # Every demo role lands on a work queue with real items.
+    for username in ("city-330100", "city-330100-approver", "province-440000", "analyst"):
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        assert client.get("/").context["queue"].total > 0, username

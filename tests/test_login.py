@@ -33,6 +33,9 @@ def test_login_page_is_chinese(db: None, anon: Client) -> None:
     html = anon.get(LOGIN).content.decode()
     assert '<html lang="zh-CN">' in html
     assert "用户登录" in html
+    # Styled like every form, with the hints browsers and password managers use.
+    assert 'autocomplete="username"' in html and 'autocomplete="current-password"' in html
+    assert 'class="form-control"' in html
 
 
 def test_successful_login_lands_on_home_and_is_audited(cast: Cast) -> None:

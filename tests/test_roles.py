@@ -39,7 +39,13 @@ def test_navigation_depends_on_role(cast: Cast) -> None:
     assert "accounts:user_list" in nav_names(cast, "sysadmin")
     assert "audit:event_list" not in nav_names(cast, "sysadmin")
     assert "accounts:user_list" in nav_names(cast, "secadmin")
-    assert nav_names(cast, "city-hz") == {"organisations:list", "organisations:cohort_list"}
+    assert nav_names(cast, "city-hz") == {
+        "organisations:list",
+        "organisations:cohort_list",
+        "reporting:queue",
+        "reporting:submissions",
+        "reporting:cycles",
+    }
     assert "accounts:user_list" not in nav_names(cast, "ministry")
 
 

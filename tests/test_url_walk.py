@@ -51,6 +51,8 @@ ANY_LOGGED_IN = {
     "workspace:home": "each role's home page",
     "accounts:profile": "one's own account",
     "accounts:password_change": "one's own password",
+    "reporting:notifications": "one's own notifications",
+    "reporting:notifications_read": "marking one's own notifications read",
 }
 
 ROUTES = sorted(walk(get_resolver()))

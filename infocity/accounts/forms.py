@@ -13,9 +13,15 @@ from infocity.workspace.forms import StyledFormMixin
 from .models import ROLE_ORGANISATION_KINDS, Role
 
 
-class LoginForm(forms.Form):
-    username = forms.CharField(label=_("用户名"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True}))
-    password = forms.CharField(label=_("密码"), strip=False, widget=forms.PasswordInput)
+class LoginForm(StyledFormMixin, forms.Form):
+    username = forms.CharField(
+        label=_("用户名"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}),
+    )
+    password = forms.CharField(
+        label=_("密码"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class OrganisationChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]

@@ -33,6 +33,18 @@ class Action(models.TextChoices):
     FRAMEWORK_PUBLISH = "framework.publish", _("发布指标体系版本")
     FRAMEWORK_RETIRE = "framework.retire", _("停用指标体系版本")
     FRAMEWORK_EXPORT = "framework.export", _("导出指标体系")
+    CYCLE_CREATE = "cycle.create", _("创建填报周期")
+    CYCLE_UPDATE = "cycle.update", _("修改填报周期")
+    SUBMISSION_SAVE = "submission.save", _("保存填报")
+    SUBMISSION_APPROVE_CITY = "submission.approve_city", _("本市审核通过")
+    SUBMISSION_SUBMIT = "submission.submit", _("报送省级")
+    SUBMISSION_APPROVE_PROVINCE = "submission.approve_province", _("省级审核通过")
+    SUBMISSION_ACCEPT = "submission.accept", _("受理报送")
+    SUBMISSION_RETURN = "submission.return", _("退回报送")
+    SUBMISSION_EXTEND = "submission.extend", _("批准延期")
+    UNLOCK_REQUEST = "unlock.request", _("申请解锁")
+    UNLOCK_DECIDE = "unlock.decide", _("处理解锁申请")
+    REPORT_EXPORT = "report.export", _("导出报表")
     DEMO_LOAD = "demo.load", _("载入演示数据")
 
 

@@ -25,6 +25,7 @@ from infocity.organisations.models import Division, Organisation, OrganisationKi
 from infocity.organisations.services import add_cities_to_cohort, create_cohort, create_organisation
 
 from .models import DemoDataset
+from .monitoring import load_monitoring_demo
 
 DEMO_PASSWORD = "Demo@2016"  # noqa: S105 — the documented demonstration password
 DATA = Path(__file__).resolve().parent / "data"
@@ -77,7 +78,9 @@ def _read_cities() -> list[dict[str, str]]:
 
 
 @transaction.atomic
-def load_demo(seed: int = 2016) -> Cast:
+def load_demo(seed: int = 2016, *, monitoring: bool = True) -> Cast:
+    """Load the demonstration cast; ``monitoring=False`` leaves out the 2015–2016 monitoring data (for tests
+    that need only organisations and accounts)."""
     if DemoDataset.objects.exists():
         raise DemoRefused("演示数据已经载入，无需重复载入。")
     if Organisation.objects.exists() or User.objects.exists():
@@ -190,9 +193,11 @@ def load_demo(seed: int = 2016) -> Cast:
     add_cities_to_cohort(actor=None, cohort=full, cities=other_cities, joined_on=FULL_SCOPE_JOINED)
 
     edition = load_edition_file(EDITION_2016)
+    monitoring_summary = load_monitoring_demo(edition, full, pilot, seed) if monitoring else {}
 
     summary = {
         "framework": edition.code,
+        "monitoring": monitoring_summary,
         "provinces": len(cast.provinces),
         "cities": len(cast.cities),
         "accounts": len(cast.users),

@@ -69,15 +69,19 @@ class CompiledEdition:
         return results
 
     def check_rules(
-        self, values: Mapping[str, Value | None], previous: Mapping[str, Value | None] | None = None
+        self,
+        values: Mapping[str, Value | None],
+        previous: Mapping[str, Value | None] | None = None,
+        rules: list[CompiledRule] | None = None,
     ) -> list[RuleViolation]:
-        """The rules that do not hold. A rule whose inputs are missing is not judged (required items are
-        checked separately), so it is never reported as broken for lack of data."""
+        """The rules (all, or those given) that do not hold. A rule whose inputs are missing is not judged
+        (required items are checked separately), so it is never reported as broken for lack of data."""
         violations = []
-        for compiled in self.rules:
+        for compiled in self.rules if rules is None else rules:
             outcome = evaluate(compiled.tree, values, previous or {}, self.names)
             if outcome is False:
-                violations.append(RuleViolation(compiled.rule, self.message(compiled.rule, values, previous or {})))
+                message = self.message(compiled.rule, values, previous or {})
+                violations.append(RuleViolation(compiled.rule, message))
         return violations
 
     def message(

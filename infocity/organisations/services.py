@@ -15,6 +15,7 @@ from infocity.audit.models import Action
 from infocity.audit.services import record
 
 from .models import Cohort, CohortMembership, Division, Organisation, OrganisationKind
+from .signals import cohort_members_added
 
 if TYPE_CHECKING:
     from infocity.accounts.models import User
@@ -146,6 +147,7 @@ def add_cities_to_cohort(
     added = [c for c in cities if c.pk not in present]
     CohortMembership.objects.bulk_create([CohortMembership(cohort=cohort, city=c, joined_on=joined_on) for c in added])
     if added:
+        cohort_members_added.send(sender=Cohort, cohort=cohort, cities=added, joined_on=joined_on)
         record(
             Action.COHORT_MEMBERS,
             actor=actor,

@@ -31,7 +31,46 @@ class Entry:
         return self.url_name.split(":", 1)[0]
 
 
+REPORTING_ROLES = frozenset({R.MINISTRY, R.ANALYST, R.PROVINCE_REVIEWER, R.CITY_REPORTER, R.CITY_APPROVER})
+
 ENTRIES: list[Entry] = [
+    Entry(
+        _("待办"),
+        "reporting:queue",
+        REPORTING_ROLES,
+        descriptions={
+            R.CITY_REPORTER: _("填写本市各报告期的监测数据：待填报、已逾期、被退回的报送。"),
+            R.CITY_APPROVER: _("审核本市已填写的报送并报送省级；处理被退回的报送。"),
+            R.PROVINCE_REVIEWER: _("审核本省示范城市报送的数据，通过或退回；查看逾期未报的城市。"),
+            R.ANALYST: _("受理省级已审核的报送，处理解锁申请，跟踪被退回的报送。"),
+            R.MINISTRY: _("查看全国逾期未报的报送。"),
+        },
+    ),
+    Entry(
+        _("报送查询"),
+        "reporting:submissions",
+        REPORTING_ROLES,
+        _("按填报周期、报告期、填报表、状态、省份和城市查询报送，查看版本记录。"),
+    ),
+    Entry(
+        _("填报周期"),
+        "reporting:cycles",
+        REPORTING_ROLES,
+        _("查看各填报周期的报告期、开始填报日期、报送期限和关闭日期。"),
+        {R.MINISTRY: _("创建和修改填报周期：指标体系版本、城市批次、填报表和各报告期的日期。")},
+    ),
+    Entry(
+        _("完整性与及时性"),
+        "reporting:completeness",
+        frozenset({R.MINISTRY, R.ANALYST, R.PROVINCE_REVIEWER}),
+        _("按省份和城市统计应报、已受理、按时和逾期报送，计算完整率与及时率，可下载 CSV。"),
+    ),
+    Entry(
+        _("解锁申请"),
+        "reporting:unlocks",
+        frozenset({R.ANALYST}),
+        _("审批城市对已受理数据的解锁申请：同意后只重新开放申请的填报项。"),
+    ),
     Entry(
         _("组织机构"),
         "organisations:list",
@@ -94,6 +133,17 @@ ENTRIES: list[Entry] = [
         _("查询登录日志与操作日志：时间、用户、机构、IP、操作、对象和结果。"),
     ),
 ]
+
+
+def active_entry(entries: list[Entry], match: Any) -> str:
+    """The menu item to highlight: the page's own entry, else the one entry of the page's app, if just one."""
+    if match is None:
+        return ""
+    for entry in entries:
+        if entry.url_name == match.view_name:
+            return entry.url_name
+    same_app = [entry for entry in entries if entry.namespace == match.namespace]
+    return same_app[0].url_name if len(same_app) == 1 else ""
 
 
 def entries_for(user: Any) -> list[Entry]:

@@ -17,8 +17,10 @@ from infocity.accounts.scoping import locked_usernames, users_visible_to
 from infocity.audit.models import Action, AuditEvent, Outcome
 from infocity.organisations.models import CohortMembership, OrganisationKind
 from infocity.organisations.scoping import cohorts_visible_to, organisations_visible_to
+from infocity.reporting import clock
+from infocity.reporting.stats import queue_for
 
-from .navigation import entries_for
+from .navigation import REPORTING_ROLES, entries_for
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -31,6 +33,9 @@ def home(request: HttpRequest) -> HttpResponse:
     panel = PANELS.get(user.role)
     if panel is not None:
         context.update(panel(user))
+    if user.role in REPORTING_ROLES:
+        context["queue"] = queue_for(user, limit=10)
+        context["today"] = clock.today()
     return render(request, "workspace/home.html", context)
 
 

@@ -1,0 +1,56 @@
+"""Which cycles and submissions a user may see (one helper per object kind, used by every view and export)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from infocity.scoping import get_visible_or_404
+
+from .models import ReportingCycle, Submission, UnlockRequest
+
+NATIONAL = frozenset({"ministry", "analyst"})
+PLACE = frozenset({"province_reviewer", "city_reporter", "city_approver"})
+
+
+def _role(user: Any) -> str:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ""
+    return str(user.role or "")
+
+
+def submissions_visible_to(user: Any) -> QuerySet[Submission]:
+    qs = Submission.objects.select_related("period", "period__cycle", "form", "city", "city__parent")
+    role = _role(user)
+    if role in NATIONAL:
+        return qs
+    if role in PLACE:
+        return qs.filter(city__path__startswith=user.organisation.path)
+    return qs.none()
+
+
+def get_submission_for(user: Any, pk: int) -> Submission:
+    return get_visible_or_404(user, submissions_visible_to(user), pk)
+
+
+def cycles_visible_to(user: Any) -> QuerySet[ReportingCycle]:
+    role = _role(user)
+    if role in NATIONAL:
+        return ReportingCycle.objects.all()
+    if role in PLACE:
+        return ReportingCycle.objects.filter(
+            periods__submissions__city__path__startswith=user.organisation.path
+        ).distinct()
+    return ReportingCycle.objects.none()
+
+
+def get_cycle_for(user: Any, pk: int) -> ReportingCycle:
+    return get_visible_or_404(user, cycles_visible_to(user), pk)
+
+
+def unlock_requests_visible_to(user: Any) -> QuerySet[UnlockRequest]:
+    visible = submissions_visible_to(user)
+    return UnlockRequest.objects.filter(submission__in=visible).select_related(
+        "submission__period", "submission__form", "submission__city", "requested_by"
+    )

@@ -1,0 +1,864 @@
+"""State changes of reporting (填报 → 审核 → 受理). One function per action; each runs in one transaction,
+records an immutable version of the submission and an audit event, and notifies the people concerned.
+Views, the Excel upload and the API all call these."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.urls import reverse
+
+from infocity.accounts.models import Role, User
+from infocity.audit.models import Action
+from infocity.audit.services import record
+from infocity.frameworks.compute import CompiledEdition, format_value
+from infocity.frameworks.formula import Value
+from infocity.frameworks.models import DataItem, Edition, Form
+from infocity.organisations.models import Cohort, CohortMembership
+
+from . import clock
+from .calendar import standard_periods
+from .models import (
+    DataValue,
+    Notification,
+    Period,
+    ReportingCycle,
+    Status,
+    Submission,
+    SubmissionVersion,
+    UnlockRequest,
+)
+from .validation import CheckResult, ParseError, check_values, parse_value
+
+V = SubmissionVersion.Action
+CITY_ROLES = {Role.CITY_REPORTER, Role.CITY_APPROVER}
+
+
+class WorkflowError(ValidationError):
+    """A transition that cannot happen now, with a Chinese explanation of why and what to do."""
+
+
+class AlreadyDone(WorkflowError):
+    """The same action was already carried out (e.g. a double-clicked button): nothing happens twice."""
+
+
+# --- cycles and the calendar ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_cycle(
+    *,
+    actor: User | None,
+    name: str,
+    year: int,
+    edition: Edition,
+    cohorts: Iterable[Cohort],
+    forms: Iterable[Form],
+    description: str = "",
+    request: HttpRequest | None = None,
+) -> ReportingCycle:
+    """A new cycle with the standard calendar for the frequencies of its forms (dates can be edited after)."""
+    if edition.status != Edition.Status.PUBLISHED:
+        raise ValidationError("填报周期只能使用已发布的指标体系版本。")
+    forms = list(forms)
+    if not forms:
+        raise ValidationError("请至少选择一张填报表。")
+    if any(f.edition_id != edition.pk for f in forms):
+        raise ValidationError("所选填报表不属于该指标体系版本。")
+    if ReportingCycle.objects.filter(name=name).exists():
+        raise ValidationError(f"已有名为“{name}”的填报周期，请换一个名称。")
+    cycle = ReportingCycle.objects.create(name=name, year=year, edition=edition, description=description)
+    cycle.cohorts.set(cohorts)
+    cycle.forms.set(forms)
+    for spec in standard_periods(year, {f.frequency for f in forms}):
+        Period.objects.create(cycle=cycle, **spec.__dict__)
+    created = sync_expected_submissions(cycle)
+    record(
+        Action.CYCLE_CREATE,
+        actor=actor,
+        request=request,
+        target=cycle,
+        detail={"edition": edition.code, "periods": cycle.periods.count(), "submissions": created},
+    )
+    return cycle
+
+
+@transaction.atomic
+def update_cycle(
+    *,
+    actor: User,
+    cycle: ReportingCycle,
+    name: str,
+    description: str,
+    cohorts: Iterable[Cohort],
+    forms: Iterable[Form],
+    expected_version: int,
+    request: HttpRequest | None = None,
+) -> ReportingCycle:
+    """Rename, or add cohorts and forms. Expected submissions are added for what was added; submissions that
+    exist are never removed (nothing a city entered is lost)."""
+    locked = ReportingCycle.objects.select_for_update().get(pk=cycle.pk)
+    if locked.version != expected_version:
+        raise ValidationError("该填报周期在您打开页面后已被他人修改，您的修改未保存。请刷新后重试。")
+    forms = list(forms)
+    if any(f.edition_id != locked.edition_id for f in forms):
+        raise ValidationError("所选填报表不属于该周期的指标体系版本。")
+    removed_forms = set(locked.forms.values_list("pk", flat=True)) - {f.pk for f in forms}
+    if removed_forms and Submission.objects.filter(period__cycle=locked, form__in=removed_forms, version__gt=0):
+        raise ValidationError("已有城市填报的填报表不能从周期中移除。")
+    if ReportingCycle.objects.filter(name=name).exclude(pk=locked.pk).exists():
+        raise ValidationError(f"已有名为“{name}”的填报周期，请换一个名称。")
+    locked.name, locked.description = name, description
+    locked.version += 1
+    locked.save()
+    locked.cohorts.set(cohorts)
+    locked.forms.set(forms)
+    existing = set(locked.periods.values_list("frequency", flat=True))
+    for spec in standard_periods(locked.year, {f.frequency for f in forms} - existing):
+        Period.objects.create(cycle=locked, **spec.__dict__)
+    created = sync_expected_submissions(locked)
+    record(Action.CYCLE_UPDATE, actor=actor, request=request, target=locked, detail={"new_submissions": created})
+    return locked
+
+
+@transaction.atomic
+def update_period_dates(
+    *,
+    actor: User,
+    period: Period,
+    opens_on: datetime.date,
+    due_on: datetime.date,
+    expires_on: datetime.date,
+    request: HttpRequest | None = None,
+) -> Period:
+    if not opens_on <= due_on <= expires_on:
+        raise ValidationError("日期须满足：开始填报 ≤ 报送期限 ≤ 关闭日期。")
+    locked = Period.objects.select_for_update().get(pk=period.pk)
+    before = {"opens_on": str(locked.opens_on), "due_on": str(locked.due_on), "expires_on": str(locked.expires_on)}
+    locked.opens_on, locked.due_on, locked.expires_on = opens_on, due_on, expires_on
+    locked.save()
+    created = sync_expected_submissions(locked.cycle)
+    record(
+        Action.CYCLE_UPDATE,
+        actor=actor,
+        request=request,
+        target=locked.cycle,
+        detail={"period": locked.code, "before": before, "after": {"opens_on": str(opens_on), "due_on": str(due_on),
+                "expires_on": str(expires_on)}, "new_submissions": created},
+    )  # fmt: skip
+    return locked
+
+
+def sync_expected_submissions(cycle: ReportingCycle) -> int:
+    """Create the submissions the cycle expects: each city of its cohorts, each form, each period of the form's
+    frequency that opens on or after the day the city joined (not retroactively). Returns how many were new."""
+    joined: dict[int, datetime.date] = {}
+    memberships = CohortMembership.objects.filter(cohort__in=cycle.cohorts.all())
+    for city_id, day in memberships.values_list("city_id", "joined_on"):
+        joined[city_id] = min(day, joined.get(city_id, day))
+    periods = list(cycle.periods.all())
+    existing = set(Submission.objects.filter(period__cycle=cycle).values_list("period_id", "form_id", "city_id"))
+    new = [
+        Submission(period=period, form=form, city_id=city_id)
+        for form in cycle.forms.all()
+        for period in periods
+        if period.frequency == form.frequency
+        for city_id, day in joined.items()
+        if period.opens_on >= day and (period.pk, form.pk, city_id) not in existing
+    ]
+    Submission.objects.bulk_create(new)
+    return len(new)
+
+
+# --- reading a submission -------------------------------------------------------------------------
+
+
+_compiled: dict[tuple[int, int], CompiledEdition] = {}
+
+
+def compiled_edition(edition: Edition) -> CompiledEdition:
+    """Published editions never change, so their compiled form is kept per process (keyed by version)."""
+    key = (edition.pk, edition.version)
+    if key not in _compiled:
+        _compiled[key] = CompiledEdition(edition)
+    return _compiled[key]
+
+
+_form_items: dict[int, list[DataItem]] = {}
+
+
+def form_items(submission: Submission) -> list[DataItem]:
+    """The form's items, grouped by area. Forms of published editions never change, so they are kept per
+    process; drafts are never reported on."""
+    if submission.form_id not in _form_items:
+        items = DataItem.objects.filter(form_id=submission.form_id).select_related("area")
+        _form_items[submission.form_id] = list(items.order_by("area__order", "order"))
+    return _form_items[submission.form_id]
+
+
+def canonical(item: DataItem, value: Value | None) -> str | None:
+    """How a value is written in versions and compared: plain digits, 是/否, or the text."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Fraction):
+        # Typed values are decimals, so the division is exact; normalize() drops trailing zeros only.
+        return format((Decimal(value.numerator) / Decimal(value.denominator)).normalize(), "f")
+    return str(value)
+
+
+def current_values(submission: Submission) -> tuple[dict[str, str | None], dict[str, str]]:
+    """The submission's values (canonical strings; unparseable drafts kept as typed) and explanations."""
+    values: dict[str, str | None] = {}
+    explanations: dict[str, str] = {}
+    rows = DataValue.objects.filter(submission_id=submission.pk).values_list(
+        "item__code", "item__value_type", "number", "text", "explanation"
+    )
+    for code, value_type, number, text, explanation in rows:
+        if number is not None:
+            if value_type == DataItem.Type.BOOLEAN:
+                values[code] = "是" if number else "否"
+            else:
+                values[code] = format(number.normalize(), "f")
+        elif text:
+            values[code] = text
+        if explanation:
+            explanations[code] = explanation
+    return values, explanations
+
+
+def previous_submission(submission: Submission) -> Submission | None:
+    """The same city's and form's submission for the latest earlier period of the same frequency that has
+    values — in this cycle or an earlier one (the previous comparable period)."""
+    return (
+        Submission.objects.filter(
+            city=submission.city,
+            form__code=submission.form.code,
+            period__frequency=submission.period.frequency,
+            period__ends_on__lt=submission.period.starts_on,
+            version__gt=0,
+        )
+        .select_related("period")
+        .order_by("-period__ends_on")
+        .first()
+    )
+
+
+def values_of(submission: Submission | None, items: list[DataItem]) -> dict[str, Value | None]:
+    if submission is None:
+        return {}
+    raw, _ = current_values(submission)
+    parsed: dict[str, Value | None] = {}
+    for item in items:
+        try:
+            parsed[item.code] = parse_value(item, raw.get(item.code) or "")
+        except ParseError:
+            parsed[item.code] = None
+    return parsed
+
+
+def check_submission(
+    submission: Submission, raw: Mapping[str, str] | None = None
+) -> tuple[CheckResult, Submission | None]:
+    """Validate the submission's current values (or ``raw`` instead) against the edition's rules."""
+    items = form_items(submission)
+    if raw is None:
+        current, _ = current_values(submission)
+        raw = {code: value or "" for code, value in current.items()}
+    previous = previous_submission(submission)
+    label = f"上期（{previous.period.label}）" if previous else "上期"
+    compiled = compiled_edition(submission.period.cycle.edition)
+    return check_values(compiled, items, raw, values_of(previous, items), previous_label=label), previous
+
+
+# --- saving ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Conflict:
+    code: str
+    name: str
+    theirs: str | None
+    yours: str | None
+
+
+@dataclass
+class SaveResult:
+    submission: Submission
+    applied: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    locked: list[str] = field(default_factory=list)
+    check: CheckResult | None = None
+
+
+def _city_member(user: User, submission: Submission) -> bool:
+    return user.is_active and user.role in CITY_ROLES and user.organisation_id == submission.city_id
+
+
+def _province_of(user: User, submission: Submission) -> bool:
+    return (
+        user.is_active
+        and user.role == Role.PROVINCE_REVIEWER
+        and submission.city.path.startswith(user.organisation.path)
+    )
+
+
+def _state_at(submission: Submission, number: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Values and explanations as they stood after version ``number`` (conflict versions changed nothing)."""
+    version = (
+        submission.versions.filter(number__lte=number, applied=True).order_by("-number").first() if number else None
+    )
+    return (version.values, version.explanations) if version else ({}, {})
+
+
+def _new_version(
+    submission: Submission,
+    action: str,
+    actor: User | None,
+    *,
+    applied: bool = True,
+    values: dict[str, Any] | None = None,
+    explanations: dict[str, Any] | None = None,
+    comment: str = "",
+    item_comments: dict[str, str] | None = None,
+) -> SubmissionVersion:
+    if values is None or explanations is None:
+        values, explanations = current_values(submission)
+    submission.version += 1
+    submission.updated_at = clock.now()
+    submission.save()
+    return SubmissionVersion.objects.create(
+        submission=submission,
+        number=submission.version,
+        action=action,
+        applied=applied,
+        actor=actor,
+        created_at=clock.now(),
+        status=submission.status,
+        values=values,
+        explanations=explanations,
+        comment=comment,
+        item_comments=item_comments or {},
+    )
+
+
+def _check_open_for_city(submission: Submission) -> None:
+    today = clock.today()
+    if today < submission.period.opens_on:
+        raise WorkflowError(
+            f"{submission.period.label}的数据自 {submission.period.opens_on:%Y-%m-%d} 起开放填报，请届时再填写。"
+        )
+    if submission.needs_extension(today):
+        raise WorkflowError(
+            f"{submission.period.label}的报送已于 {submission.period.expires_on:%Y-%m-%d} 关闭。"
+            "如需补报，请联系省级主管部门或监测机构申请延期。"
+        )
+
+
+def save_draft(
+    *,
+    actor: User,
+    submission: Submission,
+    raw: Mapping[str, str],
+    explanations: Mapping[str, str],
+    base_version: int,
+    request: HttpRequest | None = None,
+) -> SaveResult:
+    """Save what the city typed (暂存). Only the items the user changed since ``base_version`` are written;
+    an item someone else changed in between is not overwritten: it is reported as a conflict, and the
+    user's attempt is kept as a version of its own."""
+    with transaction.atomic():
+        locked = (
+            Submission.objects.select_for_update()
+            .select_related("period__cycle__edition", "form", "city")
+            .get(pk=submission.pk)
+        )
+        if not _city_member(actor, locked):
+            raise PermissionDenied("只有本市的填报员和负责人可以填写本市的报送。")
+        if locked.status != Status.DRAFT:
+            raise WorkflowError(f"该报送当前状态为“{locked.get_status_display()}”，不能修改。")
+        _check_open_for_city(locked)
+        if base_version > locked.version or base_version < 0:
+            raise WorkflowError("页面版本无效，请刷新页面后重试。")
+        items = {item.code: item for item in form_items(locked)}
+        base_values, base_explanations = _state_at(locked, base_version)
+        current, current_explanations = current_values(locked)
+
+        posted: dict[str, str | None] = {}
+        for code, item in items.items():
+            if code not in raw:
+                continue
+            typed = (raw.get(code) or "").strip()
+            try:
+                posted[code] = canonical(item, parse_value(item, typed))
+            except ParseError:
+                posted[code] = typed  # kept as typed: the draft shows it again with its error
+        posted_explanations = {
+            code: (explanations.get(code) or "").strip()[:2000] for code in items if code in explanations
+        }
+
+        result = SaveResult(submission=locked)
+        changes: dict[str, str | None] = {}
+        for code, value in posted.items():
+            if value == base_values.get(code):
+                continue  # the user did not change it
+            if value == current.get(code):
+                continue  # already so
+            if current.get(code) != base_values.get(code):
+                result.conflicts.append(Conflict(code, items[code].name_zh, current.get(code), value))
+                continue
+            if not locked.item_editable(code):
+                result.locked.append(code)
+                continue
+            changes[code] = value
+        explanation_changes = {
+            code: text
+            for code, text in posted_explanations.items()
+            if text != base_explanations.get(code, "")
+            and text != current_explanations.get(code, "")
+            and current_explanations.get(code, "") == base_explanations.get(code, "")
+        }
+
+        if result.conflicts:
+            attempt = {**current, **posted}
+            _new_version(
+                locked,
+                V.CONFLICT,
+                actor,
+                applied=False,
+                values=attempt,
+                explanations={**current_explanations, **posted_explanations},
+                comment="；".join(f"{c.code}: 您填写 {c.yours}，他人已改为 {c.theirs}" for c in result.conflicts),
+            )
+        if changes or explanation_changes:
+            now = clock.now()
+            for code in set(changes) | set(explanation_changes):
+                item = items[code]
+                dv, _created = DataValue.objects.get_or_create(submission=locked, item=item)
+                if code in changes:
+                    _store(dv, item, changes[code])
+                if code in explanation_changes:
+                    dv.explanation = explanation_changes[code]
+                dv.updated_at, dv.updated_by = now, actor
+                dv.save()
+            _new_version(locked, V.SAVE, actor)
+            result.applied = sorted(changes)
+            record(
+                Action.SUBMISSION_SAVE,
+                actor=actor,
+                request=request,
+                target=locked,
+                detail={"items": sorted(changes), "explanations": sorted(explanation_changes),
+                        "conflicts": [c.code for c in result.conflicts]},
+            )  # fmt: skip
+        elif result.conflicts:
+            record(
+                Action.SUBMISSION_SAVE,
+                actor=actor,
+                request=request,
+                target=locked,
+                detail={"items": [], "conflicts": [c.code for c in result.conflicts]},
+            )
+    result.check, _ = check_submission(locked)
+    return result
+
+
+def _store(dv: DataValue, item: DataItem, value: str | None) -> None:
+    dv.number, dv.text = None, ""
+    if value is None:
+        return
+    try:
+        parsed = parse_value(item, value)
+    except ParseError:
+        dv.text = value[:500]
+        return
+    if isinstance(parsed, bool):
+        dv.number = Decimal(1 if parsed else 0)
+    elif isinstance(parsed, Fraction):
+        dv.number = Decimal(parsed.numerator) / Decimal(parsed.denominator)
+    elif parsed is not None:
+        dv.text = str(parsed)
+
+
+@transaction.atomic
+def import_accepted(
+    *,
+    actor: User | None,
+    submission: Submission,
+    values: Mapping[str, str],
+    note: str,
+    request: HttpRequest | None = None,
+) -> Submission:
+    """Take over figures already accepted elsewhere (e.g. the previous year's from the earlier spreadsheets),
+    as one accepted, locked version with the note saying where they came from."""
+    locked = Submission.objects.select_for_update().get(pk=submission.pk)
+    if locked.version:
+        raise WorkflowError("该报送已有数据，不能再作为历史数据导入。")
+    items = {item.code: item for item in form_items(locked)}
+    now = clock.now()
+    rows = []
+    for code, value in values.items():
+        dv = DataValue(submission=locked, item=items[code], updated_at=now, updated_by=actor)
+        _store(dv, items[code], value)
+        rows.append(dv)
+    DataValue.objects.bulk_create(rows)
+    locked.status = Status.ACCEPTED
+    locked.ever_accepted = True
+    locked.first_submitted_at = locked.submitted_at = locked.accepted_at = now
+    _new_version(locked, V.ACCEPT, actor, values=current_values(locked)[0], explanations={}, comment=note)
+    record(Action.SUBMISSION_ACCEPT, actor=actor, request=request, target=locked, detail={"imported": note})
+    return locked
+
+
+# --- transitions ----------------------------------------------------------------------------------
+
+
+def _locked_for_transition(submission: Submission, expected_version: int, target: str) -> Submission:
+    locked = (
+        Submission.objects.select_for_update()
+        .select_related("period__cycle__edition", "form", "city")
+        .get(pk=submission.pk)
+    )
+    if locked.version != expected_version:
+        if locked.status == target:
+            raise AlreadyDone("该操作已经完成，无需重复提交。")
+        raise WorkflowError("该报送在您打开页面后已有变化（他人已保存或处理），请刷新页面查看后再操作。")
+    return locked
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PermissionDenied(message)
+
+
+def _validation_blockers(submission: Submission) -> list[str]:
+    check, _ = check_submission(submission)
+    _, explanations = current_values(submission)
+    problems = [m.text for m in check.errors]
+    problems += [f"需要说明：{m.text}" for m in check.unexplained(explanations)]
+    return problems
+
+
+@transaction.atomic
+def approve_city(
+    *, actor: User, submission: Submission, expected_version: int, request: HttpRequest | None = None
+) -> Submission:
+    """城市负责人 signs the draft off (本市审核通过). Errors block it; every warning needs an explanation."""
+    locked = _locked_for_transition(submission, expected_version, Status.CITY_APPROVED)
+    _require(
+        actor.role == Role.CITY_APPROVER and _city_member(actor, locked), "只有本市的城市负责人可以审核本市的报送。"
+    )
+    if locked.status != Status.DRAFT:
+        raise WorkflowError(f"该报送当前状态为“{locked.get_status_display()}”，不能审核。")
+    _check_open_for_city(locked)
+    if not locked.started:
+        raise WorkflowError("该报送还没有填写任何数据，不能审核。")
+    problems = _validation_blockers(locked)
+    if problems:
+        raise WorkflowError(["报送前请先处理以下问题：", *problems])
+    locked.status = Status.CITY_APPROVED
+    locked.returned = False
+    _new_version(locked, V.APPROVE_CITY, actor)
+    record(Action.SUBMISSION_APPROVE_CITY, actor=actor, request=request, target=locked)
+    return locked
+
+
+@transaction.atomic
+def submit(
+    *, actor: User, submission: Submission, expected_version: int, request: HttpRequest | None = None
+) -> Submission:
+    """The city sends its approved submission to the province (报送省级)."""
+    locked = _locked_for_transition(submission, expected_version, Status.SUBMITTED)
+    _require(_city_member(actor, locked), "只有本市的填报员和负责人可以报送本市的数据。")
+    if locked.status != Status.CITY_APPROVED:
+        raise WorkflowError("报送省级前须由城市负责人审核通过。")
+    _check_open_for_city(locked)
+    now = clock.now()
+    locked.status = Status.SUBMITTED
+    locked.submitted_at = now
+    if locked.first_submitted_at is None:
+        locked.first_submitted_at = now
+    version = _new_version(locked, V.SUBMIT, actor)
+    record(Action.SUBMISSION_SUBMIT, actor=actor, request=request, target=locked)
+    _notify(
+        _province_reviewers(locked),
+        f"submitted:{locked.pk}:{version.number}",
+        f"{locked.city.name}报送了{locked.period.label}{locked.form.name_zh}，等待您审核",
+        locked,
+    )
+    return locked
+
+
+@transaction.atomic
+def approve_province(
+    *, actor: User, submission: Submission, expected_version: int, request: HttpRequest | None = None
+) -> Submission:
+    locked = _locked_for_transition(submission, expected_version, Status.PROVINCE_APPROVED)
+    _require(_province_of(actor, locked), "只有该市所在省级主管部门的审核员可以审核。")
+    if locked.status != Status.SUBMITTED:
+        raise WorkflowError(f"该报送当前状态为“{locked.get_status_display()}”，不能进行省级审核。")
+    locked.status = Status.PROVINCE_APPROVED
+    _new_version(locked, V.APPROVE_PROVINCE, actor)
+    record(Action.SUBMISSION_APPROVE_PROVINCE, actor=actor, request=request, target=locked)
+    return locked
+
+
+@transaction.atomic
+def accept(
+    *, actor: User, submission: Submission, expected_version: int, request: HttpRequest | None = None
+) -> Submission:
+    """监测机构受理: the values become the accepted figures and are locked."""
+    locked = _locked_for_transition(submission, expected_version, Status.ACCEPTED)
+    _require(actor.role == Role.ANALYST and actor.is_active, "只有监测机构分析员可以受理报送。")
+    if locked.status != Status.PROVINCE_APPROVED:
+        raise WorkflowError("只有经省级审核通过的报送可以受理。")
+    locked.status = Status.ACCEPTED
+    locked.accepted_at = clock.now()
+    locked.ever_accepted = True
+    locked.unlocked_items = []
+    _new_version(locked, V.ACCEPT, actor)
+    record(Action.SUBMISSION_ACCEPT, actor=actor, request=request, target=locked)
+    return locked
+
+
+@transaction.atomic
+def return_submission(
+    *,
+    actor: User,
+    submission: Submission,
+    reason: str,
+    expected_version: int,
+    item_comments: Mapping[str, str] | None = None,
+    request: HttpRequest | None = None,
+) -> Submission:
+    """退回: back to the city as a draft, with a mandatory reason and optional comments on single items.
+    The city approver returns drafts to the reporter; the province returns what was sent to it; the
+    analyst returns what the province approved."""
+    locked = _locked_for_transition(submission, expected_version, "")
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError("退回时必须填写退回原因，说明需要修改什么。")
+    if locked.status == Status.DRAFT or locked.status == Status.CITY_APPROVED:
+        _require(
+            actor.role == Role.CITY_APPROVER and _city_member(actor, locked), "只有本市的城市负责人可以退回本市的草稿。"
+        )
+    elif locked.status == Status.SUBMITTED:
+        _require(_province_of(actor, locked), "只有该市所在省级主管部门的审核员可以退回。")
+    elif locked.status == Status.PROVINCE_APPROVED:
+        _require(actor.role == Role.ANALYST and actor.is_active, "只有监测机构分析员可以退回省级已审核的报送。")
+    else:
+        raise WorkflowError("已受理的报送不能退回；如需更正，请由城市提出解锁申请。")
+    codes = {item.code for item in form_items(locked)}
+    comments = {
+        code: text.strip()[:1000] for code, text in (item_comments or {}).items() if code in codes and text.strip()
+    }
+    previous_status = locked.status
+    locked.status = Status.DRAFT
+    locked.returned = True
+    locked.return_reason = reason[:2000]
+    version = _new_version(locked, V.RETURN, actor, comment=reason, item_comments=comments)
+    record(
+        Action.SUBMISSION_RETURN,
+        actor=actor,
+        request=request,
+        target=locked,
+        detail={"from": previous_status, "items": sorted(comments)},
+    )
+    recipients = _city_users(locked)
+    if previous_status == Status.PROVINCE_APPROVED:
+        recipients += _province_reviewers(locked)
+    _notify(
+        recipients,
+        f"return:{locked.pk}:{version.number}",
+        f"{locked.period.label}{locked.form.name_zh}被退回：{reason[:60]}",
+        locked,
+    )
+    return locked
+
+
+# --- unlocking and extensions ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_unlock(
+    *, actor: User, submission: Submission, items: Iterable[str], reason: str, request: HttpRequest | None = None
+) -> UnlockRequest:
+    """The city asks to correct named items of an accepted submission (解锁申请)."""
+    locked = Submission.objects.select_for_update().get(pk=submission.pk)
+    _require(_city_member(actor, locked), "只有本市的填报员和负责人可以申请解锁。")
+    if locked.status != Status.ACCEPTED:
+        raise WorkflowError("只有已受理（锁定）的报送需要申请解锁。")
+    codes = {item.code for item in form_items(locked)}
+    wanted = sorted({code for code in items if code in codes})
+    if not wanted:
+        raise WorkflowError("请选择需要更正的填报项。")
+    if not (reason or "").strip():
+        raise WorkflowError("请填写解锁理由，说明需要更正什么、为什么。")
+    if locked.unlock_requests.filter(status=UnlockRequest.Decision.PENDING).exists():
+        raise AlreadyDone("该报送已有待处理的解锁申请，请等待监测机构处理。")
+    unlock = UnlockRequest.objects.create(
+        submission=locked, items=wanted, reason=reason.strip()[:2000], requested_by=actor, requested_at=clock.now()
+    )
+    record(Action.UNLOCK_REQUEST, actor=actor, request=request, target=locked, detail={"items": wanted})
+    analysts = User.objects.filter(role=Role.ANALYST, is_active=True)
+    _notify(
+        analysts,
+        f"unlock-request:{unlock.pk}",
+        f"{locked.city.name}申请解锁{locked.period.label}{locked.form.name_zh}的 {len(wanted)} 个填报项",
+        locked,
+    )
+    return unlock
+
+
+@transaction.atomic
+def decide_unlock(
+    *, actor: User, unlock: UnlockRequest, grant: bool, note: str = "", request: HttpRequest | None = None
+) -> UnlockRequest:
+    """The analyst grants (only the named items reopen, the submission goes back to draft) or refuses."""
+    _require(actor.role == Role.ANALYST and actor.is_active, "只有监测机构分析员可以处理解锁申请。")
+    locked = UnlockRequest.objects.select_for_update().select_related("submission").get(pk=unlock.pk)
+    if locked.status != UnlockRequest.Decision.PENDING:
+        raise AlreadyDone("该解锁申请已经处理过了。")
+    if not grant and not note.strip():
+        raise WorkflowError("拒绝解锁时请填写理由。")
+    submission = (
+        Submission.objects.select_for_update().select_related("period", "form", "city").get(pk=locked.submission_id)
+    )
+    locked.status = UnlockRequest.Decision.GRANTED if grant else UnlockRequest.Decision.REFUSED
+    locked.decided_by, locked.decided_at, locked.decision_note = actor, clock.now(), note.strip()[:2000]
+    locked.save()
+    if grant:
+        if submission.status != Status.ACCEPTED:
+            raise WorkflowError("该报送已不在受理状态，无法解锁。")
+        submission.status = Status.DRAFT
+        submission.unlocked_items = list(locked.items)
+        submission.returned = False
+        _new_version(submission, V.UNLOCK, actor, comment=f"解锁：{'、'.join(locked.items)}。{note.strip()}")
+    record(
+        Action.UNLOCK_DECIDE,
+        actor=actor,
+        request=request,
+        target=submission,
+        detail={"granted": grant, "items": locked.items},
+    )
+    verdict = "已同意" if grant else "未同意"
+    _notify(
+        _city_users(submission),
+        f"unlock-decision:{locked.pk}",
+        f"{submission.period.label}{submission.form.name_zh}的解锁申请{verdict}",
+        submission,
+        body=note,
+    )
+    return locked
+
+
+@transaction.atomic
+def grant_extension(
+    *,
+    actor: User,
+    submission: Submission,
+    until: datetime.date,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> Submission:
+    """延期: the province (for its cities) or the analyst lets a city report after the expiry date."""
+    locked = Submission.objects.select_for_update().select_related("period", "form", "city").get(pk=submission.pk)
+    _require(
+        _province_of(actor, locked) or (actor.role == Role.ANALYST and actor.is_active),
+        "只有该市所在省级主管部门或监测机构可以批准延期。",
+    )
+    if locked.left_city:
+        raise WorkflowError("该报送已经报送，无需延期。")
+    if until <= clock.today():
+        raise WorkflowError("延期截止日期须晚于今天。")
+    if not (reason or "").strip():
+        raise WorkflowError("请填写延期理由。")
+    locked.extended_until = until
+    _new_version(locked, V.EXTEND, actor, comment=f"延期至 {until:%Y-%m-%d}：{reason.strip()}")
+    record(Action.SUBMISSION_EXTEND, actor=actor, request=request, target=locked, detail={"until": until.isoformat()})
+    _notify(
+        _city_users(locked),
+        f"extension:{locked.pk}:{until}",
+        f"{locked.period.label}{locked.form.name_zh}已延期至 {until:%Y-%m-%d}",
+        locked,
+        body=reason,
+    )
+    return locked
+
+
+# --- notifications --------------------------------------------------------------------------------
+
+
+def _city_users(submission: Submission) -> list[User]:
+    return list(User.objects.filter(organisation_id=submission.city_id, role__in=CITY_ROLES, is_active=True))
+
+
+def _province_reviewers(submission: Submission) -> list[User]:
+    province = submission.city.province()
+    if province is None:
+        return []
+    return list(User.objects.filter(organisation=province, role=Role.PROVINCE_REVIEWER, is_active=True))
+
+
+def _notify(
+    users: Iterable[User], event_key: str, title: str, submission: Submission | None = None, body: str = ""
+) -> int:
+    """One in-app notification per user and event — never twice for the same event. E-mail follows from
+    ``manage.py send_reminders``."""
+    url = reverse("reporting:submission", args=[submission.pk]) if submission is not None else ""
+    created = 0
+    for user in users:
+        _obj, new = Notification.objects.get_or_create(
+            user=user, event_key=event_key[:120], defaults={"title": title[:200], "body": body, "url": url}
+        )
+        created += int(new)
+    return created
+
+
+def remind(today: datetime.date | None = None) -> int:
+    """Due-soon and overdue reminders for every open submission (idempotent: each is created once)."""
+    from django.conf import settings
+
+    day = today or clock.today()
+    soon = day + datetime.timedelta(days=settings.REMINDER_DAYS_BEFORE_DUE)
+    created = 0
+    pending = Submission.objects.filter(
+        status__in=[Status.DRAFT, Status.CITY_APPROVED], period__opens_on__lte=day
+    ).select_related("period", "form", "city")
+    for submission in pending.filter(period__due_on__gte=day, period__due_on__lte=soon):
+        created += _notify(
+            _city_users(submission),
+            f"due-soon:{submission.pk}:{submission.period.due_on}",
+            f"{submission.period.label}{submission.form.name_zh}将于 {submission.period.due_on:%Y-%m-%d} 到期，"
+            "请按时报送",
+            submission,
+        )
+    for submission in pending.filter(period__due_on__lt=day).filter(
+        Q(period__expires_on__gte=day) | Q(extended_until__gte=day)
+    ):
+        created += _notify(
+            _city_users(submission) + _province_reviewers(submission),
+            f"overdue:{submission.pk}:{submission.period.due_on}",
+            f"{submission.city.name}{submission.period.label}{submission.form.name_zh}已逾期未报送",
+            submission,
+        )
+    return created
+
+
+def format_for(item: DataItem, value: str | None) -> str:
+    if value is None:
+        return "（未填）"
+    try:
+        return format_value(parse_value(item, value), item)
+    except ParseError:
+        return value

@@ -1,0 +1,122 @@
+"""Completeness and timeliness (完整性、及时性) of the expected submissions, and the work queues."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+
+from infocity.accounts.models import Role, User
+
+from . import clock
+from .models import Status, Submission, UnlockRequest
+from .scoping import submissions_visible_to, unlock_requests_visible_to
+
+
+@dataclass
+class Tally:
+    """Counts over the submissions that were due by the day of the report (应报)."""
+
+    label: str
+    code: str = ""
+    expected: int = 0
+    accepted: int = 0
+    on_time: int = 0
+    sent: int = 0
+    late: int = 0
+    missing: int = 0
+    cities: list[Tally] = field(default_factory=list)
+
+    @property
+    def completeness(self) -> float | None:
+        return self.accepted / self.expected if self.expected else None
+
+    @property
+    def timeliness(self) -> float | None:
+        return self.on_time / self.expected if self.expected else None
+
+    def add(self, submission: Submission, day: datetime.date) -> None:
+        self.expected += 1
+        self.accepted += submission.status == Status.ACCEPTED
+        self.on_time += submission.on_time
+        self.sent += submission.first_submitted_at is not None
+        self.late += submission.first_submitted_at is not None and not submission.on_time
+        self.missing += submission.first_submitted_at is None
+
+
+def completeness(submissions: QuerySet[Submission], day: datetime.date | None = None) -> tuple[Tally, list[Tally]]:
+    """The national total and one tally per province (each with its cities), over submissions due by ``day``:
+    completeness = accepted ÷ expected; timeliness = sent by the due date ÷ expected."""
+    day = day or clock.today()
+    due = submissions.filter(period__due_on__lt=day).select_related("period", "city", "city__parent")
+    total = Tally("合计")
+    provinces: dict[int, Tally] = {}
+    cities: dict[int, Tally] = {}
+    for submission in due:
+        province = submission.city.parent
+        assert province is not None
+        if province.pk not in provinces:
+            provinces[province.pk] = Tally(province.name, province.code)
+        if submission.city_id not in cities:
+            cities[submission.city_id] = Tally(submission.city.name, submission.city.code)
+            provinces[province.pk].cities.append(cities[submission.city_id])
+        for tally in (total, provinces[province.pk], cities[submission.city_id]):
+            tally.add(submission, day)
+    ordered = sorted(provinces.values(), key=lambda t: t.code)
+    for province_tally in ordered:
+        province_tally.cities.sort(key=lambda t: t.code)
+    return total, ordered
+
+
+@dataclass
+class Queue:
+    """A work queue: named lists of submissions (and unlock requests) that need the user now."""
+
+    sections: list[tuple[str, str, list[Any]]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(len(items) for _, _, items in self.sections)
+
+
+def queue_for(user: User, limit: int = 50) -> Queue:
+    day = clock.today()
+    visible = (
+        submissions_visible_to(user).filter(period__opens_on__lte=day).order_by("period__due_on", "city__division_id")
+    )
+    queue = Queue()
+    if user.role in {Role.CITY_REPORTER, Role.CITY_APPROVER}:
+        drafts = visible.filter(status=Status.DRAFT)
+        queue.sections = [
+            ("returned", "被退回，待修改", list(drafts.filter(returned=True)[:limit])),
+            ("overdue", "已逾期", list(drafts.filter(returned=False, period__due_on__lt=day)[:limit])),
+            ("due", "待填报", list(drafts.filter(returned=False, period__due_on__gte=day)[:limit])),
+            ("approved", "本市已审核，待报送省级", list(visible.filter(status=Status.CITY_APPROVED)[:limit])),
+        ]
+        if user.role == Role.CITY_APPROVER:
+            ready = list(drafts.filter(version__gt=0)[:limit])
+            queue.sections.insert(0, ("to_approve", "已填写，待本市审核", ready))
+    elif user.role == Role.PROVINCE_REVIEWER:
+        queue.sections = [
+            ("to_review", "待我审核", list(visible.filter(status=Status.SUBMITTED)[:limit])),
+            ("overdue", "本省逾期未报", list(visible.filter(status__in=[Status.DRAFT, Status.CITY_APPROVED],
+                                                            period__due_on__lt=day)[:limit])),
+            ("returned", "被监测机构退回", list(visible.filter(status=Status.DRAFT, returned=True,
+                                                             versions__action="return",
+                                                             versions__actor__role=Role.ANALYST).distinct()[:limit])),
+        ]  # fmt: skip
+    elif user.role == Role.ANALYST:
+        unlocks = unlock_requests_visible_to(user).filter(status=UnlockRequest.Decision.PENDING)
+        queue.sections = [
+            ("to_accept", "待受理（省级已审核）", list(visible.filter(status=Status.PROVINCE_APPROVED)[:limit])),
+            ("unlock", "待处理的解锁申请", list(unlocks[:limit])),
+            ("returned", "已退回、待城市重新报送", list(visible.filter(status=Status.DRAFT, returned=True)[:limit])),
+        ]
+    elif user.role == Role.MINISTRY:
+        queue.sections = [
+            ("overdue", "全国逾期未报", list(visible.filter(status__in=[Status.DRAFT, Status.CITY_APPROVED],
+                                                            period__due_on__lt=day)[:limit])),
+        ]  # fmt: skip
+    return queue
