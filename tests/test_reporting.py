@@ -415,8 +415,8 @@ def test_history_shows_every_version_with_the_changes(cast: Cast, cycle: Reporti
     response = cast.client("city-hz").get(reverse("reporting:history", args=[submission.pk]))
     entries = response.context["entries"]
     assert [e["version"].number for e in entries] == [2, 1]
-    [(item, before, after)] = entries[0]["changes"]
-    assert (item.code, before, after) == ("FTTH_USERS", "7,660", "7,700")
+    [(name, before, after)] = entries[0]["changes"]
+    assert (name, before, after) == ("光纤接入（FTTH/O）用户数", "7,660", "7,700")
 
 
 def test_autosave_page_flow(cast: Cast, cycle: ReportingCycle) -> None:

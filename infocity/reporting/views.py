@@ -298,6 +298,7 @@ def submission_save(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("reporting:submission", pk=submission.pk)
     submission.refresh_from_db()
     context = _submission_context(request, submission, result=result, saved_at=timezone.localtime())
+    _mark_reveals(request, context["rows"])
     if request.headers.get("HX-Request"):
         return render(request, "reporting/_save_response.html", context)
     if result.conflicts:
@@ -319,7 +320,17 @@ def submission_check(request: HttpRequest, pk: int) -> HttpResponse:
     rows = _rows(submission, check, previous)
     for row in rows:
         row["explanation"] = explanations.get(row["item"].code, row["explanation"])
+    _mark_reveals(request, rows)
     return render(request, "reporting/_item_messages.html", {"rows": rows, "submission": submission})
+
+
+def _mark_reveals(request: HttpRequest, rows: list[dict[str, Any]]) -> None:
+    """Explanation boxes to show now: needed by a warning and not yet visible in the user's page (a hidden box
+    is disabled, so it is absent from the post). Visible ones are left alone, so typing in them is never
+    interrupted."""
+    for row in rows:
+        code = row["item"].code
+        row["reveal"] = row["needs_explanation"] and row["editable"] and f"explain-{code}" not in request.POST
 
 
 ACTIONS = {
@@ -413,21 +424,32 @@ def submission_history(request: HttpRequest, pk: int) -> HttpResponse:
     versions = list(submission.versions.select_related("actor").order_by("number"))
     entries = []
     state: dict[str, Any] = {}
+    explained: dict[str, Any] = {}
     order = {code: n for n, code in enumerate(items)}
 
     def shown(code: str, value: Any) -> Any:
         return services.format_for(items[code], value) if code in items else value
 
+    def name(code: str) -> str:
+        return items[code].name if code in items else code
+
     for version in versions:
         codes = sorted(set(state) | set(version.values), key=lambda c: order.get(c, len(order)))
         changes = [
-            (items.get(code, code), shown(code, state.get(code)), shown(code, version.values.get(code)))
+            (name(code), shown(code, state.get(code)), shown(code, version.values.get(code)))
             for code in codes
             if state.get(code) != version.values.get(code)
         ]
-        entries.append({"version": version, "changes": changes})
+        explanations = [
+            (name(code), explained.get(code, ""), version.explanations.get(code, ""))
+            for code in sorted(set(explained) | set(version.explanations), key=lambda c: order.get(c, len(order)))
+            if explained.get(code, "") != version.explanations.get(code, "")
+        ]
+        comments = [(name(code), text) for code, text in version.item_comments.items()]
+        entries.append({"version": version, "changes": changes, "explanations": explanations, "comments": comments})
         if version.applied:
             state = dict(version.values)
+            explained = dict(version.explanations)
     entries.reverse()
     return render(request, "reporting/history.html", {"submission": submission, "entries": entries})
 
