@@ -464,3 +464,38 @@ def test_stored_numbers_are_exact(cast: Cast, cycle: ReportingCycle) -> None:
         services.save_draft(actor=cast.users["city-hz"], submission=annual, raw=raw, explanations={}, base_version=0)
     stored = {dv.item.code: dv.number for dv in fresh(annual).values.select_related("item")}
     assert stored == {"SMART_HW_OUTPUT": Decimal("312.55"), "OPEN_CATALOGUE_PUBLISHED": Decimal(1)}
+
+
+def test_ministry_creates_and_edits_a_cycle_in_the_pages(cast: Cast, settings: Any) -> None:
+    settings.REPORTING_TODAY = "2017-01-05"
+    edition = load_edition_file(EDITION_2016)
+    client = cast.client("ministry")
+    full = Cohort.objects.get(name="2016 全面监测")
+    monthly = edition.forms.get(code="M")
+    response = client.post(
+        reverse("reporting:cycle_create"),
+        {"name": "2017 年度监测", "year": 2017, "edition": edition.pk, "cohorts": [full.pk], "forms": [monthly.pk],
+         "description": ""},
+    )  # fmt: skip
+    cycle = ReportingCycle.objects.get(name="2017 年度监测")
+    assert response["Location"] == reverse("reporting:cycle", args=[cycle.pk])
+    assert cycle.periods.count() == 12
+    # Cities of the cohort joined in 2016, so they owe every 2017 month.
+    assert Submission.objects.filter(period__cycle=cycle).count() == 12 * full.memberships.count()
+    period = cycle.periods.get(code="2017-M01")
+    response = client.post(
+        reverse("reporting:period_edit", args=[period.pk]),
+        {"opens_on": "2017-02-01", "due_on": "2017-02-15", "expires_on": "2017-02-10"},
+    )
+    assert "开始填报 ≤ 报送期限 ≤ 关闭日期" in response.content.decode()
+    client.post(
+        reverse("reporting:period_edit", args=[period.pk]),
+        {"opens_on": "2017-02-01", "due_on": "2017-02-15", "expires_on": "2017-02-28"},
+    )
+    period.refresh_from_db()
+    assert period.due_on == datetime.date(2017, 2, 15)
+    assert AuditEvent.objects.filter(action=Action.CYCLE_UPDATE, object_id=str(cycle.pk)).exists()
+    # Only the ministry edits cycles; provinces see them read-only.
+    assert cast.client("analyst").get(reverse("reporting:cycle_create")).status_code == 403
+    assert cast.client("province-zj").get(reverse("reporting:cycle", args=[cycle.pk])).status_code == 200
+    assert cast.client("province-zj").get(reverse("reporting:period_edit", args=[period.pk])).status_code == 403
