@@ -357,11 +357,25 @@ def test_late_expired_and_extended(cast: Cast, cycle: ReportingCycle, settings: 
         fill(cast, october)
     with pytest.raises(PermissionDenied):
         services.grant_extension(
-            actor=cast.users["province-gd"], submission=october, until=datetime.date(2016, 12, 20), reason="x"
-        )
+            actor=cast.users["province-gd"], submission=october, until=datetime.date(2016, 12, 20), reason="x",
+            expected_version=october.version,
+        )  # fmt: skip
     services.grant_extension(
-        actor=cast.users["province-zj"], submission=october, until=datetime.date(2016, 12, 20), reason="系统故障"
-    )
+        actor=cast.users["province-zj"], submission=october, until=datetime.date(2016, 12, 20), reason="系统故障",
+        expected_version=october.version,
+    )  # fmt: skip
+    # A double click grants nothing twice; an open submission needs no extension.
+    with pytest.raises(services.AlreadyDone):
+        services.grant_extension(
+            actor=cast.users["province-zj"], submission=october, until=datetime.date(2016, 12, 20), reason="系统故障",
+            expected_version=october.version,
+        )  # fmt: skip
+    november = slot(cast, "hangzhou", "2016-M11")
+    with pytest.raises(services.WorkflowError, match="无需延期"):
+        services.grant_extension(
+            actor=cast.users["analyst"], submission=november, until=datetime.date(2016, 12, 20), reason="x",
+            expected_version=november.version,
+        )  # fmt: skip
     fill(cast, october)
     sent = send(cast, october)
     assert not sent.on_time  # first sent after the due date: late (迟报)
@@ -499,3 +513,165 @@ def test_ministry_creates_and_edits_a_cycle_in_the_pages(cast: Cast, settings: A
     assert cast.client("analyst").get(reverse("reporting:cycle_create")).status_code == 403
     assert cast.client("province-zj").get(reverse("reporting:cycle", args=[cycle.pk])).status_code == 200
     assert cast.client("province-zj").get(reverse("reporting:period_edit", args=[period.pk])).status_code == 403
+
+
+# --- from the review of the workflow ---------------------------------------------------------------
+
+
+def test_after_a_conflict_the_field_shows_the_other_value_so_autosave_cannot_overwrite_it(
+    cast: Cast, cycle: ReportingCycle
+) -> None:
+    submission = slot(cast, "hangzhou", "2016-M11")
+    fill(cast, submission)
+    base = fresh(submission).version
+    services.save_draft(
+        actor=cast.users["city-hz"],
+        submission=submission,
+        raw={"FTTH_USERS": "7700"},
+        explanations={},
+        base_version=base,
+    )
+    data = {f"value-{k}": v for k, v in MONTHLY.items()} | {"value-FTTH_USERS": "7800", "base_version": str(base)}
+    response = cast.client("city-hz-approver").post(
+        reverse("reporting:save", args=[submission.pk]), data, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert 'data-testid="conflicts"' in html
+    # The input is swapped back to the value the other person saved; "改用我的数值" posts the user's explicitly.
+    assert 'id="value-FTTH_USERS"' in html and 'value="7700"' in html and "改用我的数值" in html
+    values, _ = services.current_values(fresh(submission))
+    assert values["FTTH_USERS"] == "7700"
+
+
+def test_explanations_conflict_like_values(cast: Cast, cycle: ReportingCycle) -> None:
+    submission = slot(cast, "hangzhou", "2016-M11")
+    fill(cast, submission)
+    base = fresh(submission).version
+    services.save_draft(
+        actor=cast.users["city-hz"], submission=submission, raw={}, explanations={"LTE_USERS": "甲的说明"},
+        base_version=base,
+    )  # fmt: skip
+    result = services.save_draft(
+        actor=cast.users["city-hz-approver"], submission=submission, raw={}, explanations={"LTE_USERS": "乙的说明"},
+        base_version=base,
+    )  # fmt: skip
+    [conflict] = result.conflicts
+    assert conflict.explanation and (conflict.theirs, conflict.yours) == ("甲的说明", "乙的说明")
+    assert fresh(submission).versions.get(action="conflict").explanations["LTE_USERS"] == "乙的说明"
+
+
+def test_unlock_after_the_closing_date_lets_the_city_correct_only_the_named_items(
+    cast: Cast, cycle: ReportingCycle
+) -> None:
+    october = slot(cast, "hangzhou", "2016-M10")
+    with clock.at(clock.now().replace(month=11, day=5)):
+        fill(cast, october)
+        sent = send(cast, october)
+        approved = services.approve_province(
+            actor=cast.users["province-zj"], submission=sent, expected_version=sent.version
+        )
+        accepted = services.accept(actor=cast.users["analyst"], submission=approved, expected_version=approved.version)
+    # Today (5 December) October is closed; the unlock still lets the city correct FTTH.
+    unlock = services.request_unlock(actor=cast.users["city-hz"], submission=accepted, items=["FTTH_USERS"], reason="x")
+    services.decide_unlock(actor=cast.users["analyst"], unlock=unlock, grant=True)
+    reopened = fresh(october)
+    assert not reopened.needs_extension() and not reopened.is_late()
+    result = services.save_draft(
+        actor=cast.users["city-hz"], submission=reopened, raw={"FTTH_USERS": "7800"},
+        explanations={"FBB_USERS": "改写已锁定项的说明"}, base_version=reopened.version,
+    )  # fmt: skip
+    assert result.applied == ["FTTH_USERS"] and result.locked == ["FBB_USERS"]
+    assert "FBB_USERS" not in services.current_values(fresh(october))[1]
+
+
+def test_sent_after_midnight_beijing_time_is_late(cast: Cast, cycle: ReportingCycle) -> None:
+    october = slot(cast, "hangzhou", "2016-M10")  # due 10 November
+    with clock.at(clock.now().replace(month=11, day=5)):
+        fill(cast, october)
+    with clock.at(clock.now().replace(month=11, day=11, hour=7, minute=30)):
+        sent = send(cast, october)
+    assert not sent.on_time
+
+
+def test_hostile_numbers_get_messages_not_errors(cast: Cast, cycle: ReportingCycle) -> None:
+    submission = slot(cast, "hangzhou", "2016-M11")
+    client = cast.client("city-hz")
+    for hostile in ("1e999999999999999999", "NaN", "Infinity", "99999999999999.999999", "1" * 600, "12\x0034"):
+        response = client.post(
+            reverse("reporting:save", args=[submission.pk]),
+            {"value-FBB_USERS": hostile, "base_version": str(fresh(submission).version)},
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.status_code == 200, hostile
+    values, _ = services.current_values(fresh(submission))
+    assert "\x00" not in (values["FBB_USERS"] or "")
+    versions = fresh(submission).version
+    # Saving the same long invalid text again writes nothing new.
+    client.post(
+        reverse("reporting:save", args=[submission.pk]),
+        {"value-FBB_USERS": "12\x0034", "base_version": str(versions)},
+        HTTP_HX_REQUEST="true",
+    )
+    assert fresh(submission).version == versions
+
+
+def test_a_line_break_in_a_reason_does_not_block_e_mail(
+    cast: Cast, cycle: ReportingCycle, mailoutbox: list[Any]
+) -> None:
+    User.objects.filter(username="city-hz").update(email="hz@example.cn")
+    submission = slot(cast, "hangzhou", "2016-M11")
+    fill(cast, submission)
+    sent = send(cast, submission)
+    services.return_submission(
+        actor=cast.users["province-zj"],
+        submission=sent,
+        reason="请核实：\n1. 光纤\n2. 4G",
+        expected_version=sent.version,
+    )
+    call_command("send_reminders", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+    assert any("请核实： 1. 光纤 2. 4G" in mail.subject for mail in mailoutbox)
+
+
+def test_removing_a_form_drops_only_untouched_submissions(cast: Cast, cycle: ReportingCycle) -> None:
+    touched = slot(cast, "hangzhou", "2016-M11")
+    fill(cast, touched)
+    services.update_cycle(
+        actor=cast.users["ministry"], cycle=cycle, name=cycle.name, description="", cohorts=cycle.cohorts.all(),
+        forms=cycle.forms.exclude(code="H"), expected_version=cycle.version,
+    )  # fmt: skip
+    assert not Submission.objects.filter(period__cycle=cycle, form__code="H").exists()
+    with pytest.raises(Exception, match="不能从周期中移除"):
+        services.update_cycle(
+            actor=cast.users["ministry"], cycle=cycle, name=cycle.name, description="", cohorts=cycle.cohorts.all(),
+            forms=cycle.forms.exclude(code="M"), expected_version=fresh_cycle(cycle).version,
+        )  # fmt: skip
+    assert Submission.objects.filter(pk=touched.pk).exists()
+
+
+def fresh_cycle(cycle: ReportingCycle) -> ReportingCycle:
+    return ReportingCycle.objects.get(pk=cycle.pk)
+
+
+def test_a_double_click_on_approve_and_send_is_a_friendly_no_op(cast: Cast, cycle: ReportingCycle) -> None:
+    submission = slot(cast, "hangzhou", "2016-M11")
+    fill(cast, submission)
+    shown_at = fresh(submission).version
+    client = cast.client("city-hz-approver")
+    url = reverse("reporting:act", args=[submission.pk])
+    client.post(url, {"action": "approve_and_submit", "expected_version": shown_at})
+    response = client.post(url, {"action": "approve_and_submit", "expected_version": shown_at}, follow=True)
+    assert "无需重复提交" in response.content.decode()
+    assert fresh(submission).versions.filter(action="submit").count() == 1
+
+
+def test_queues_tell_returns_apart(cast: Cast, cycle: ReportingCycle) -> None:
+    submission = slot(cast, "hangzhou", "2016-M11")
+    fill(cast, submission)
+    services.return_submission(
+        actor=cast.users["city-hz-approver"], submission=submission, reason="自查有误",
+        expected_version=fresh(submission).version,
+    )  # fmt: skip
+    analyst = {key: entries for key, _, entries in cast.client("analyst").get("/").context["queue"].sections}
+    assert submission.pk not in [s.pk for s in analyst["returned"]]
+    city = {key: entries for key, _, entries in cast.client("city-hz").get("/").context["queue"].sections}
+    assert submission.pk in [s.pk for s in city["returned"]]

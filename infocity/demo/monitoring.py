@@ -197,6 +197,13 @@ def _moment(day: datetime.date, hour: int, rng: random.Random) -> datetime.datet
     return timezone.make_aware(naive)
 
 
+def _after(previous: datetime.datetime, days: int, hour: int, rng: random.Random) -> datetime.datetime:
+    """A moment some days after ``previous`` (never past the demo day), and always after it: histories run forward."""
+    day = min(timezone.localtime(previous).date() + datetime.timedelta(days=days), DEMO_TODAY)
+    candidate = _moment(day, hour, rng)
+    return candidate if candidate > previous else previous + datetime.timedelta(minutes=rng.randint(20, 90))
+
+
 def _users(city: Organisation) -> tuple[User, User]:
     reporter = User.objects.get(organisation=city, role=Role.CITY_REPORTER)
     approver = User.objects.get(organisation=city, role=Role.CITY_APPROVER)
@@ -309,17 +316,18 @@ def _replay_2016(cycle: ReportingCycle, cities: dict[str, City], rng: random.Ran
         if plan == "draft":
             continue
         submission.refresh_from_db()
-        with clock.at(_moment(sent_day, 15, rng)):
+        sent_at = _moment(sent_day, 15, rng)
+        with clock.at(sent_at):
             reporting.approve_city(actor=approver, submission=submission, expected_version=submission.version)
             submission.refresh_from_db()
             reporting.submit(actor=approver, submission=submission, expected_version=submission.version)
         if plan == "submitted":
             continue
         submission.refresh_from_db()
-        review_day = min(sent_day + datetime.timedelta(days=rng.randint(1, 4)), DEMO_TODAY)
+        reviewed_at = _after(sent_at, rng.randint(1, 4), 10, rng)
         if plan == "returned":
             item = next(iter(values))
-            with clock.at(_moment(review_day, 10, rng)):
+            with clock.at(reviewed_at):
                 reporting.return_submission(
                     actor=province,
                     submission=submission,
@@ -328,11 +336,11 @@ def _replay_2016(cycle: ReportingCycle, cities: dict[str, City], rng: random.Ran
                     expected_version=submission.version,
                 )
             continue
-        with clock.at(_moment(review_day, 10, rng)):
+        with clock.at(reviewed_at):
             reporting.approve_province(actor=province, submission=submission, expected_version=submission.version)
         if plan == "province_approved":
             continue
         submission.refresh_from_db()
-        with clock.at(_moment(min(review_day + datetime.timedelta(days=rng.randint(1, 5)), DEMO_TODAY), 14, rng)):
+        with clock.at(_after(reviewed_at, rng.randint(1, 5), 14, rng)):
             reporting.accept(actor=analyst, submission=submission, expected_version=submission.version)
     return states

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from infocity.frameworks.models import DataItem, Edition, Form, Frequency
@@ -95,6 +96,8 @@ class Submission(models.Model):
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
     returned = models.BooleanField(_("被退回"), default=False)
     return_reason = models.TextField(_("退回原因"), blank=True)
+    # The role that made the last return (城市负责人, 省级审核员 or 监测机构分析员), for the work queues.
+    returned_by_role = models.CharField(max_length=20, blank=True)
     # After acceptance, values are locked; an unlock reopens only these item codes.
     ever_accepted = models.BooleanField(default=False)
     unlocked_items = models.JSONField(default=list, blank=True)
@@ -117,7 +120,8 @@ class Submission(models.Model):
 
     @property
     def started(self) -> bool:
-        return self.version > 0
+        """Something has been entered (versions alone — an extension, a kept conflict — do not count)."""
+        return self.values.exists()
 
     @property
     def left_city(self) -> bool:
@@ -125,17 +129,21 @@ class Submission(models.Model):
 
     @property
     def on_time(self) -> bool:
-        return self.first_submitted_at is not None and self.first_submitted_at.date() <= self.period.due_on
+        """First sent to the province by the due date, by the calendar of Beijing time (not UTC)."""
+        if self.first_submitted_at is None:
+            return False
+        return timezone.localtime(self.first_submitted_at).date() <= self.period.due_on
 
     def is_late(self, today: datetime.date | None = None) -> bool:
-        """Not yet sent to the province and past the due date (迟报)."""
+        """Not yet sent to the province and past the due date (迟报). A correction of accepted data reopened by
+        an unlock is not late: the data was sent once already."""
         day = today or clock.today()
-        return not self.left_city and day > self.period.due_on
+        return not self.left_city and not self.ever_accepted and day > self.period.due_on
 
     def needs_extension(self, today: datetime.date | None = None) -> bool:
         """Past the expiry date with no extension covering today: the city cannot change or send it."""
         day = today or clock.today()
-        if self.left_city or day <= self.period.expires_on:
+        if self.left_city or self.ever_accepted or day <= self.period.expires_on:
             return False
         return self.extended_until is None or day > self.extended_until
 

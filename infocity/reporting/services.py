@@ -40,6 +40,8 @@ from .models import (
 from .validation import CheckResult, ParseError, check_values, parse_value
 
 V = SubmissionVersion.Action
+# What is kept of a typed value that is not valid (a draft shows it again with its error).
+MAX_TYPED = 500
 CITY_ROLES = {Role.CITY_REPORTER, Role.CITY_APPROVER}
 
 
@@ -126,7 +128,14 @@ def update_cycle(
     for spec in standard_periods(locked.year, {f.frequency for f in forms} - existing):
         Period.objects.create(cycle=locked, **spec.__dict__)
     created = sync_expected_submissions(locked)
-    record(Action.CYCLE_UPDATE, actor=actor, request=request, target=locked, detail={"new_submissions": created})
+    dropped = _drop_unexpected(locked)
+    record(
+        Action.CYCLE_UPDATE,
+        actor=actor,
+        request=request,
+        target=locked,
+        detail={"new_submissions": created, "dropped_empty_submissions": dropped},
+    )
     return locked
 
 
@@ -156,6 +165,17 @@ def update_period_dates(
                 "expires_on": str(expires_on)}, "new_submissions": created},
     )  # fmt: skip
     return locked
+
+
+def _drop_unexpected(cycle: ReportingCycle) -> int:
+    """After a cohort or form is removed from a cycle, the submissions it no longer expects are dropped — only
+    those nobody has touched (no version): anything a city entered stays."""
+    cities = CohortMembership.objects.filter(cohort__in=cycle.cohorts.all()).values("city_id")
+    stale = Submission.objects.filter(period__cycle=cycle, version=0).exclude(
+        city_id__in=cities, form__in=cycle.forms.all()
+    )
+    count, _ = stale.delete()
+    return count
 
 
 def sync_expected_submissions(cycle: ReportingCycle) -> int:
@@ -246,8 +266,9 @@ def previous_submission(submission: Submission) -> Submission | None:
             form__code=submission.form.code,
             period__frequency=submission.period.frequency,
             period__ends_on__lt=submission.period.starts_on,
-            version__gt=0,
+            values__isnull=False,
         )
+        .distinct()
         .select_related("period")
         .order_by("-period__ends_on")
         .first()
@@ -290,6 +311,7 @@ class Conflict:
     name: str
     theirs: str | None
     yours: str | None
+    explanation: bool = False
 
 
 @dataclass
@@ -374,9 +396,9 @@ def save_draft(
     base_version: int,
     request: HttpRequest | None = None,
 ) -> SaveResult:
-    """Save what the city typed (暂存). Only the items the user changed since ``base_version`` are written;
-    an item someone else changed in between is not overwritten: it is reported as a conflict, and the
-    user's attempt is kept as a version of its own."""
+    """Save what the city typed (暂存). Only the values and explanations the user changed since ``base_version``
+    are written; one that someone else changed in between is not overwritten: it is reported as a conflict, and
+    the user's attempt is kept as a version of its own."""
     with transaction.atomic():
         locked = (
             Submission.objects.select_for_update()
@@ -398,47 +420,45 @@ def save_draft(
         for code, item in items.items():
             if code not in raw:
                 continue
-            typed = (raw.get(code) or "").strip()
+            typed = clean_text(raw.get(code), MAX_TYPED)
             try:
                 posted[code] = canonical(item, parse_value(item, typed))
             except ParseError:
                 posted[code] = typed  # kept as typed: the draft shows it again with its error
-        posted_explanations = {
-            code: (explanations.get(code) or "").strip()[:2000] for code in items if code in explanations
-        }
+        posted_explanations = {code: clean_text(explanations.get(code)) for code in items if code in explanations}
 
         result = SaveResult(submission=locked)
         changes: dict[str, str | None] = {}
+        explanation_changes: dict[str, str] = {}
         for code, value in posted.items():
-            if value == base_values.get(code):
-                continue  # the user did not change it
-            if value == current.get(code):
-                continue  # already so
-            if current.get(code) != base_values.get(code):
+            outcome = _merge(value, base_values.get(code), current.get(code), locked.item_editable(code))
+            if outcome == "apply":
+                changes[code] = value
+            elif outcome == "conflict":
                 result.conflicts.append(Conflict(code, items[code].name_zh, current.get(code), value))
-                continue
-            if not locked.item_editable(code):
+            elif outcome == "locked":
                 result.locked.append(code)
-                continue
-            changes[code] = value
-        explanation_changes = {
-            code: text
-            for code, text in posted_explanations.items()
-            if text != base_explanations.get(code, "")
-            and text != current_explanations.get(code, "")
-            and current_explanations.get(code, "") == base_explanations.get(code, "")
-        }
+        for code, text in posted_explanations.items():
+            outcome = _merge(
+                text, base_explanations.get(code, ""), current_explanations.get(code, ""), locked.item_editable(code)
+            )
+            if outcome == "apply":
+                explanation_changes[code] = text
+            elif outcome == "conflict":
+                name = f"{items[code].name_zh}的说明"
+                result.conflicts.append(Conflict(code, name, current_explanations.get(code), text, explanation=True))
+            elif outcome == "locked":
+                result.locked.append(code)
 
         if result.conflicts:
-            attempt = {**current, **posted}
             _new_version(
                 locked,
                 V.CONFLICT,
                 actor,
                 applied=False,
-                values=attempt,
+                values={**current, **posted},
                 explanations={**current_explanations, **posted_explanations},
-                comment="；".join(f"{c.code}: 您填写 {c.yours}，他人已改为 {c.theirs}" for c in result.conflicts),
+                comment="；".join(f"{c.name}：您填写 {c.yours}，他人已改为 {c.theirs}" for c in result.conflicts),
             )
         if changes or explanation_changes:
             now = clock.now()
@@ -453,6 +473,7 @@ def save_draft(
                 dv.save()
             _new_version(locked, V.SAVE, actor)
             result.applied = sorted(changes)
+        if changes or explanation_changes or result.conflicts:
             record(
                 Action.SUBMISSION_SAVE,
                 actor=actor,
@@ -461,16 +482,23 @@ def save_draft(
                 detail={"items": sorted(changes), "explanations": sorted(explanation_changes),
                         "conflicts": [c.code for c in result.conflicts]},
             )  # fmt: skip
-        elif result.conflicts:
-            record(
-                Action.SUBMISSION_SAVE,
-                actor=actor,
-                request=request,
-                target=locked,
-                detail={"items": [], "conflicts": [c.code for c in result.conflicts]},
-            )
     result.check, _ = check_submission(locked)
     return result
+
+
+def _merge(posted: str | None, base: str | None, current: str | None, editable: bool) -> str:
+    """What to do with one posted field: "keep" (the user did not change it, or it already is so), "conflict"
+    (someone else changed it since the user's version), "locked", or "apply"."""
+    base = base or None
+    current = current or None
+    posted = posted or None
+    if posted in (base, current):
+        return "keep"
+    if current != base:
+        return "conflict"
+    if not editable:
+        return "locked"
+    return "apply"
 
 
 def _store(dv: DataValue, item: DataItem, value: str | None) -> None:
@@ -480,7 +508,7 @@ def _store(dv: DataValue, item: DataItem, value: str | None) -> None:
     try:
         parsed = parse_value(item, value)
     except ParseError:
-        dv.text = value[:500]
+        dv.text = value[:MAX_TYPED]
         return
     if isinstance(parsed, bool):
         dv.number = Decimal(1 if parsed else 0)
@@ -523,14 +551,16 @@ def import_accepted(
 # --- transitions ----------------------------------------------------------------------------------
 
 
-def _locked_for_transition(submission: Submission, expected_version: int, target: str) -> Submission:
+def _locked_for_transition(submission: Submission, expected_version: int, action: str, actor: User) -> Submission:
+    """The submission, locked, if it is still at the version the user saw. If the same user already did the same
+    action since then (a double click, a resubmitted form), that is said plainly and nothing happens twice."""
     locked = (
         Submission.objects.select_for_update()
         .select_related("period__cycle__edition", "form", "city")
         .get(pk=submission.pk)
     )
     if locked.version != expected_version:
-        if locked.status == target:
+        if locked.versions.filter(number__gt=expected_version, action=action, actor=actor).exists():
             raise AlreadyDone("该操作已经完成，无需重复提交。")
         raise WorkflowError("该报送在您打开页面后已有变化（他人已保存或处理），请刷新页面查看后再操作。")
     return locked
@@ -554,7 +584,7 @@ def approve_city(
     *, actor: User, submission: Submission, expected_version: int, request: HttpRequest | None = None
 ) -> Submission:
     """城市负责人 signs the draft off (本市审核通过). Errors block it; every warning needs an explanation."""
-    locked = _locked_for_transition(submission, expected_version, Status.CITY_APPROVED)
+    locked = _locked_for_transition(submission, expected_version, V.APPROVE_CITY, actor)
     _require(
         actor.role == Role.CITY_APPROVER and _city_member(actor, locked), "只有本市的城市负责人可以审核本市的报送。"
     )
@@ -578,7 +608,7 @@ def submit(
     *, actor: User, submission: Submission, expected_version: int, request: HttpRequest | None = None
 ) -> Submission:
     """The city sends its approved submission to the province (报送省级)."""
-    locked = _locked_for_transition(submission, expected_version, Status.SUBMITTED)
+    locked = _locked_for_transition(submission, expected_version, V.SUBMIT, actor)
     _require(_city_member(actor, locked), "只有本市的填报员和负责人可以报送本市的数据。")
     if locked.status != Status.CITY_APPROVED:
         raise WorkflowError("报送省级前须由城市负责人审核通过。")
@@ -603,13 +633,19 @@ def submit(
 def approve_province(
     *, actor: User, submission: Submission, expected_version: int, request: HttpRequest | None = None
 ) -> Submission:
-    locked = _locked_for_transition(submission, expected_version, Status.PROVINCE_APPROVED)
+    locked = _locked_for_transition(submission, expected_version, V.APPROVE_PROVINCE, actor)
     _require(_province_of(actor, locked), "只有该市所在省级主管部门的审核员可以审核。")
     if locked.status != Status.SUBMITTED:
         raise WorkflowError(f"该报送当前状态为“{locked.get_status_display()}”，不能进行省级审核。")
     locked.status = Status.PROVINCE_APPROVED
-    _new_version(locked, V.APPROVE_PROVINCE, actor)
+    version = _new_version(locked, V.APPROVE_PROVINCE, actor)
     record(Action.SUBMISSION_APPROVE_PROVINCE, actor=actor, request=request, target=locked)
+    _notify(
+        User.objects.filter(role=Role.ANALYST, is_active=True),
+        f"province-approved:{locked.pk}:{version.number}",
+        f"{locked.city.name}{locked.period.label}{locked.form.name_zh}经省级审核通过，等待受理",
+        locked,
+    )
     return locked
 
 
@@ -618,7 +654,7 @@ def accept(
     *, actor: User, submission: Submission, expected_version: int, request: HttpRequest | None = None
 ) -> Submission:
     """监测机构受理: the values become the accepted figures and are locked."""
-    locked = _locked_for_transition(submission, expected_version, Status.ACCEPTED)
+    locked = _locked_for_transition(submission, expected_version, V.ACCEPT, actor)
     _require(actor.role == Role.ANALYST and actor.is_active, "只有监测机构分析员可以受理报送。")
     if locked.status != Status.PROVINCE_APPROVED:
         raise WorkflowError("只有经省级审核通过的报送可以受理。")
@@ -626,8 +662,14 @@ def accept(
     locked.accepted_at = clock.now()
     locked.ever_accepted = True
     locked.unlocked_items = []
-    _new_version(locked, V.ACCEPT, actor)
+    version = _new_version(locked, V.ACCEPT, actor)
     record(Action.SUBMISSION_ACCEPT, actor=actor, request=request, target=locked)
+    _notify(
+        _city_users(locked),
+        f"accepted:{locked.pk}:{version.number}",
+        f"{locked.period.label}{locked.form.name_zh}已被监测机构受理",
+        locked,
+    )
     return locked
 
 
@@ -644,8 +686,8 @@ def return_submission(
     """退回: back to the city as a draft, with a mandatory reason and optional comments on single items.
     The city approver returns drafts to the reporter; the province returns what was sent to it; the
     analyst returns what the province approved."""
-    locked = _locked_for_transition(submission, expected_version, "")
-    reason = (reason or "").strip()
+    locked = _locked_for_transition(submission, expected_version, V.RETURN, actor)
+    reason = clean_text(reason)
     if not reason:
         raise WorkflowError("退回时必须填写退回原因，说明需要修改什么。")
     if locked.status == Status.DRAFT or locked.status == Status.CITY_APPROVED:
@@ -660,12 +702,15 @@ def return_submission(
         raise WorkflowError("已受理的报送不能退回；如需更正，请由城市提出解锁申请。")
     codes = {item.code for item in form_items(locked)}
     comments = {
-        code: text.strip()[:1000] for code, text in (item_comments or {}).items() if code in codes and text.strip()
+        code: clean_text(text, 1000)
+        for code, text in (item_comments or {}).items()
+        if code in codes and clean_text(text)
     }
     previous_status = locked.status
     locked.status = Status.DRAFT
     locked.returned = True
-    locked.return_reason = reason[:2000]
+    locked.return_reason = reason
+    locked.returned_by_role = actor.role
     version = _new_version(locked, V.RETURN, actor, comment=reason, item_comments=comments)
     record(
         Action.SUBMISSION_RETURN,
@@ -702,12 +747,12 @@ def request_unlock(
     wanted = sorted({code for code in items if code in codes})
     if not wanted:
         raise WorkflowError("请选择需要更正的填报项。")
-    if not (reason or "").strip():
+    if not clean_text(reason):
         raise WorkflowError("请填写解锁理由，说明需要更正什么、为什么。")
     if locked.unlock_requests.filter(status=UnlockRequest.Decision.PENDING).exists():
         raise AlreadyDone("该报送已有待处理的解锁申请，请等待监测机构处理。")
     unlock = UnlockRequest.objects.create(
-        submission=locked, items=wanted, reason=reason.strip()[:2000], requested_by=actor, requested_at=clock.now()
+        submission=locked, items=wanted, reason=clean_text(reason), requested_by=actor, requested_at=clock.now()
     )
     record(Action.UNLOCK_REQUEST, actor=actor, request=request, target=locked, detail={"items": wanted})
     analysts = User.objects.filter(role=Role.ANALYST, is_active=True)
@@ -729,13 +774,14 @@ def decide_unlock(
     locked = UnlockRequest.objects.select_for_update().select_related("submission").get(pk=unlock.pk)
     if locked.status != UnlockRequest.Decision.PENDING:
         raise AlreadyDone("该解锁申请已经处理过了。")
-    if not grant and not note.strip():
+    note = clean_text(note)
+    if not grant and not note:
         raise WorkflowError("拒绝解锁时请填写理由。")
     submission = (
         Submission.objects.select_for_update().select_related("period", "form", "city").get(pk=locked.submission_id)
     )
     locked.status = UnlockRequest.Decision.GRANTED if grant else UnlockRequest.Decision.REFUSED
-    locked.decided_by, locked.decided_at, locked.decision_note = actor, clock.now(), note.strip()[:2000]
+    locked.decided_by, locked.decided_at, locked.decision_note = actor, clock.now(), note
     locked.save()
     if grant:
         if submission.status != Status.ACCEPTED:
@@ -743,7 +789,7 @@ def decide_unlock(
         submission.status = Status.DRAFT
         submission.unlocked_items = list(locked.items)
         submission.returned = False
-        _new_version(submission, V.UNLOCK, actor, comment=f"解锁：{'、'.join(locked.items)}。{note.strip()}")
+        _new_version(submission, V.UNLOCK, actor, comment=f"解锁：{'、'.join(locked.items)}。{note}")
     record(
         Action.UNLOCK_DECIDE,
         actor=actor,
@@ -769,22 +815,23 @@ def grant_extension(
     submission: Submission,
     until: datetime.date,
     reason: str,
+    expected_version: int,
     request: HttpRequest | None = None,
 ) -> Submission:
     """延期: the province (for its cities) or the analyst lets a city report after the expiry date."""
-    locked = Submission.objects.select_for_update().select_related("period", "form", "city").get(pk=submission.pk)
+    locked = _locked_for_transition(submission, expected_version, V.EXTEND, actor)
     _require(
         _province_of(actor, locked) or (actor.role == Role.ANALYST and actor.is_active),
         "只有该市所在省级主管部门或监测机构可以批准延期。",
     )
-    if locked.left_city:
-        raise WorkflowError("该报送已经报送，无需延期。")
+    if not locked.needs_extension():
+        raise WorkflowError("该报送尚未关闭或已有有效的延期，无需延期。")
     if until <= clock.today():
         raise WorkflowError("延期截止日期须晚于今天。")
-    if not (reason or "").strip():
+    if not clean_text(reason):
         raise WorkflowError("请填写延期理由。")
     locked.extended_until = until
-    _new_version(locked, V.EXTEND, actor, comment=f"延期至 {until:%Y-%m-%d}：{reason.strip()}")
+    _new_version(locked, V.EXTEND, actor, comment=f"延期至 {until:%Y-%m-%d}：{clean_text(reason)}")
     record(Action.SUBMISSION_EXTEND, actor=actor, request=request, target=locked, detail={"until": until.isoformat()})
     _notify(
         _city_users(locked),
@@ -810,11 +857,18 @@ def _province_reviewers(submission: Submission) -> list[User]:
     return list(User.objects.filter(organisation=province, role=Role.PROVINCE_REVIEWER, is_active=True))
 
 
+def clean_text(text: str | None, limit: int = 2000) -> str:
+    """User text as stored: no NUL or other control characters (PostgreSQL refuses NUL), trimmed, bounded."""
+    kept = "".join(c for c in (text or "") if c in "\n\t" or (ord(c) >= 32 and ord(c) != 127))
+    return kept.strip()[:limit]
+
+
 def _notify(
     users: Iterable[User], event_key: str, title: str, submission: Submission | None = None, body: str = ""
 ) -> int:
     """One in-app notification per user and event — never twice for the same event. E-mail follows from
-    ``manage.py send_reminders``."""
+    ``manage.py send_reminders``. The title becomes an e-mail subject, so it is one line."""
+    title = " ".join(title.split())
     url = reverse("reporting:submission", args=[submission.pk]) if submission is not None else ""
     created = 0
     for user in users:

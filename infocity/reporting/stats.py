@@ -87,36 +87,38 @@ def queue_for(user: User, limit: int = 50) -> Queue:
         submissions_visible_to(user).filter(period__opens_on__lte=day).order_by("period__due_on", "city__division_id")
     )
     queue = Queue()
+    # Still owed and past due. A correction reopened by an unlock is not overdue: the data was sent once.
+    overdue = visible.filter(
+        status__in=[Status.DRAFT, Status.CITY_APPROVED], ever_accepted=False, period__due_on__lt=day
+    )
     if user.role in {Role.CITY_REPORTER, Role.CITY_APPROVER}:
         drafts = visible.filter(status=Status.DRAFT)
         queue.sections = [
             ("returned", "被退回，待修改", list(drafts.filter(returned=True)[:limit])),
-            ("overdue", "已逾期", list(drafts.filter(returned=False, period__due_on__lt=day)[:limit])),
+            ("overdue", "已逾期", list(overdue.filter(status=Status.DRAFT, returned=False)[:limit])),
             ("due", "待填报", list(drafts.filter(returned=False, period__due_on__gte=day)[:limit])),
             ("approved", "本市已审核，待报送省级", list(visible.filter(status=Status.CITY_APPROVED)[:limit])),
         ]
         if user.role == Role.CITY_APPROVER:
-            ready = list(drafts.filter(version__gt=0)[:limit])
+            ready = list(drafts.filter(values__isnull=False).distinct()[:limit])
             queue.sections.insert(0, ("to_approve", "已填写，待本市审核", ready))
     elif user.role == Role.PROVINCE_REVIEWER:
+        returned = visible.filter(status=Status.DRAFT, returned=True, returned_by_role=Role.ANALYST)
         queue.sections = [
             ("to_review", "待我审核", list(visible.filter(status=Status.SUBMITTED)[:limit])),
-            ("overdue", "本省逾期未报", list(visible.filter(status__in=[Status.DRAFT, Status.CITY_APPROVED],
-                                                            period__due_on__lt=day)[:limit])),
-            ("returned", "被监测机构退回", list(visible.filter(status=Status.DRAFT, returned=True,
-                                                             versions__action="return",
-                                                             versions__actor__role=Role.ANALYST).distinct()[:limit])),
-        ]  # fmt: skip
+            ("overdue", "本省逾期未报", list(overdue[:limit])),
+            ("returned", "被监测机构退回", list(returned[:limit])),
+        ]
     elif user.role == Role.ANALYST:
         unlocks = unlock_requests_visible_to(user).filter(status=UnlockRequest.Decision.PENDING)
+        returned = visible.filter(
+            status=Status.DRAFT, returned=True, returned_by_role__in=[Role.ANALYST, Role.PROVINCE_REVIEWER]
+        )
         queue.sections = [
             ("to_accept", "待受理（省级已审核）", list(visible.filter(status=Status.PROVINCE_APPROVED)[:limit])),
             ("unlock", "待处理的解锁申请", list(unlocks[:limit])),
-            ("returned", "已退回、待城市重新报送", list(visible.filter(status=Status.DRAFT, returned=True)[:limit])),
+            ("returned", "已退回、待城市重新报送", list(returned[:limit])),
         ]
     elif user.role == Role.MINISTRY:
-        queue.sections = [
-            ("overdue", "全国逾期未报", list(visible.filter(status__in=[Status.DRAFT, Status.CITY_APPROVED],
-                                                            period__due_on__lt=day)[:limit])),
-        ]  # fmt: skip
+        queue.sections = [("overdue", "全国逾期未报", list(overdue[:limit]))]
     return queue

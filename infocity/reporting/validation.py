@@ -79,14 +79,18 @@ def parse_value(item: DataItem, raw: str) -> Value | None:
         text = re.sub(r"[,，  ]", "", text)
     try:
         number = Decimal(text)
-    except InvalidOperation:
+    except (InvalidOperation, ArithmeticError):
         raise ParseError(f"{item.name_zh}须填写数字，“{raw}”不是有效的数字。") from None
     if not number.is_finite():
         raise ParseError(f"{item.name_zh}须填写数字，“{raw}”不是有效的数字。")
+    # Bounds checked on the exponent, without arithmetic that could overflow on hostile input like 1e999999999.
+    digits = number.as_tuple()
+    if number and (number.adjusted() >= 14 or digits.exponent < -6):  # type: ignore[operator]
+        raise ParseError(f"{item.name_zh}的数值“{raw}”超出可填写的范围（小于 10¹⁴，最多 6 位小数）。")
+    if len(number.normalize().as_tuple().digits) > 15:
+        raise ParseError(f"{item.name_zh}的数值“{raw}”有效数字过多（最多 15 位），请核对。")
     if kind == DataItem.Type.INTEGER and number != number.to_integral_value():
         raise ParseError(f"{item.name_zh}须为整数（单位：{item.unit or '个'}），“{raw}”带有小数。")
-    if abs(number) >= Decimal(10) ** 14 or number.as_tuple().exponent < -6:  # type: ignore[operator]
-        raise ParseError(f"{item.name_zh}的数值“{raw}”超出可填写的范围（最多 6 位小数）。")
     return Fraction(number)
 
 
