@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "infocity.accounts",
     "infocity.frameworks",
     "infocity.reporting",
+    "infocity.analytics",
     "infocity.workspace",
     "infocity.demo",
 ]

@@ -16,7 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from .checks import check_edition
-from .formula import Input, Missing, Node, Result, Value, evaluate, parse, to_decimal
+from .formula import Input, Missing, Node, Result, Value, evaluate, parse, references, to_decimal
 from .messages import render
 from .models import DataItem, Edition, Indicator, ValidationRule
 
@@ -50,19 +50,32 @@ class CompiledEdition:
         self.names = {code: item.name_zh for code, item in self.items.items()} | {
             code: i.name_zh for code, i in indicators.items()
         }
+        # The indicators each one needs (itself and, transitively, those its formula reads in either period).
+        self.needs: dict[str, set[str]] = {}
+        for compiled in self.indicators:
+            needed = {compiled.indicator.code}
+            for ref, _previous in references(compiled.tree):
+                needed |= self.needs.get(ref, set())
+            self.needs[compiled.indicator.code] = needed
 
     def compute(
-        self, values: Mapping[str, Value | None], previous: Mapping[str, Value | None] | None = None
+        self,
+        values: Mapping[str, Value | None],
+        previous: Mapping[str, Value | None] | None = None,
+        only: set[str] | None = None,
     ) -> dict[str, Result]:
-        """Every indicator for one city and period. ``previous`` holds the previous comparable period's
-        item values; indicators of that period are computed from them for ``prev(INDICATOR)``."""
+        """Indicators for one city and period — every one, or those in ``only`` (and what they need).
+        ``previous`` holds the previous comparable period's item values; indicators of that period are computed
+        from them for ``prev(INDICATOR)``."""
+        wanted = None if only is None else set().union(*(self.needs[code] for code in only))
+        chain = [c for c in self.indicators if wanted is None or c.indicator.code in wanted]
         previous_results: dict[str, Input] = dict(previous or {})
         if previous is not None:
-            for compiled in self.indicators:
+            for compiled in chain:
                 previous_results[compiled.indicator.code] = evaluate(compiled.tree, previous_results, {}, self.names)
         current: dict[str, Input] = dict(values)
         results: dict[str, Result] = {}
-        for compiled in self.indicators:
+        for compiled in chain:
             result = evaluate(compiled.tree, current, previous_results, self.names)
             results[compiled.indicator.code] = result
             current[compiled.indicator.code] = result

@@ -37,6 +37,7 @@ from .models import (
     SubmissionVersion,
     UnlockRequest,
 )
+from .signals import submission_changed
 from .validation import CheckResult, ParseError, check_values, parse_value
 
 V = SubmissionVersion.Action
@@ -544,6 +545,7 @@ def import_accepted(
     locked.ever_accepted = True
     locked.first_submitted_at = locked.submitted_at = locked.accepted_at = now
     _new_version(locked, V.ACCEPT, actor, values=current_values(locked)[0], explanations={}, comment=note)
+    submission_changed.send(sender=Submission, submission=locked)
     record(Action.SUBMISSION_ACCEPT, actor=actor, request=request, target=locked, detail={"imported": note})
     return locked
 
@@ -620,6 +622,7 @@ def submit(
         locked.first_submitted_at = now
     version = _new_version(locked, V.SUBMIT, actor)
     record(Action.SUBMISSION_SUBMIT, actor=actor, request=request, target=locked)
+    submission_changed.send(sender=Submission, submission=locked)
     _notify(
         _province_reviewers(locked),
         f"submitted:{locked.pk}:{version.number}",
@@ -664,6 +667,7 @@ def accept(
     locked.unlocked_items = []
     version = _new_version(locked, V.ACCEPT, actor)
     record(Action.SUBMISSION_ACCEPT, actor=actor, request=request, target=locked)
+    submission_changed.send(sender=Submission, submission=locked)
     _notify(
         _city_users(locked),
         f"accepted:{locked.pk}:{version.number}",
@@ -712,6 +716,8 @@ def return_submission(
     locked.return_reason = reason
     locked.returned_by_role = actor.role
     version = _new_version(locked, V.RETURN, actor, comment=reason, item_comments=comments)
+    if previous_status in {Status.SUBMITTED, Status.PROVINCE_APPROVED}:
+        submission_changed.send(sender=Submission, submission=locked)
     record(
         Action.SUBMISSION_RETURN,
         actor=actor,
@@ -790,6 +796,7 @@ def decide_unlock(
         submission.unlocked_items = list(locked.items)
         submission.returned = False
         _new_version(submission, V.UNLOCK, actor, comment=f"解锁：{'、'.join(locked.items)}。{note}")
+        submission_changed.send(sender=Submission, submission=submission)
     record(
         Action.UNLOCK_DECIDE,
         actor=actor,

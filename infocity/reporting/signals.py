@@ -3,10 +3,14 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from infocity.organisations.models import Cohort, Organisation
 from infocity.organisations.signals import cohort_members_added
+
+# Sent inside the transaction whenever a submission enters or leaves the data indicators are computed from
+# (sent to the province, returned, accepted, unlocked): kwarg ``submission``.
+submission_changed = Signal()
 
 
 @receiver(cohort_members_added)
