@@ -1,5 +1,6 @@
 # infocity — the two commands of the quick start:
 #   make run    create .venv, install, migrate, load the demonstration data, serve on http://127.0.0.1:8000
+#               (with the background task worker beside the web server)
 #   make test   install the test dependencies, lint, type-check and run the whole suite
 PYTHON ?= python3
 VENV := .venv
@@ -29,7 +30,10 @@ run: export REPORTING_TODAY ?= 2016-12-05
 run: $(VENV)/.run-deps
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@# The task worker (monitoring reports, large imports) runs beside the web server and stops with it.
+	$(PY) manage.py db_worker --no-reload & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check .

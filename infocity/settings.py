@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "infocity.audit",
     "infocity.organisations",
     "infocity.accounts",
@@ -173,6 +175,18 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Background tasks (django-tasks): long work such as the monitoring analysis report runs in `manage.py db_worker`,
+# a separate process reading the task table in the same database. TASK_BACKEND=immediate runs tasks inside the
+# request instead (tests, or a single-process trial without a worker).
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }[os.environ.get("TASK_BACKEND", "database")]
+    }
+}
+
 # Reporting calendar clock for demonstration instances (see infocity/reporting/clock.py); empty = today.
 REPORTING_TODAY = os.environ.get("REPORTING_TODAY", "")
 # Reminders: how many days before a due date the city is reminded.
@@ -206,5 +220,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint and fontTools log every layout step and font subset at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

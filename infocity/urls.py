@@ -16,5 +16,6 @@ urlpatterns = [
     path("frameworks/", include("infocity.frameworks.urls")),
     path("indicators/", include("infocity.frameworks.public_urls")),
     path("reporting/", include("infocity.reporting.urls")),
+    path("analytics/", include("infocity.analytics.urls")),
     path("api/v1/", api.urls()),
 ]

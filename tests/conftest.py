@@ -38,6 +38,8 @@ class Cast:
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Background tasks run inside the test (the database worker has its own test).
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 def build_cast() -> Cast:

@@ -379,3 +379,30 @@ def _scopes_cached(city: Organisation, nation: Organisation) -> list[Organisatio
 def value_as_fraction(value: Decimal | None) -> Fraction | None:
     converted = to_fraction(value)
     return converted if isinstance(converted, Fraction) else None
+
+
+def aggregate_for_cities(period: Period, city_ids: list[int], basis: str) -> dict[int, AggregateValue]:
+    """Aggregates over any set of cities (a cohort within a scope), computed on reading from the cities' stored
+    parts with the same method as the kept aggregates. Indicators comparing with the previous period get no
+    aggregate here (the set's previous-period sums are not kept)."""
+    compiled = compiled_edition(period.cycle.edition)
+    indicators = _indicators(compiled, period)
+    sums: dict[tuple[int, str], AggregatePart] = {}
+    counts: dict[int, list[int]] = {}
+    for row in IndicatorValue.objects.filter(period=period, basis=basis, city_id__in=city_ids).only(
+        "indicator_id", "parts", "attainment"
+    ):
+        for code, value in row.parts.items():
+            part = sums.setdefault(
+                (row.indicator_id, code),
+                AggregatePart(period=period, indicator_id=row.indicator_id, basis=basis, item_code=code),
+            )
+            part.total += Decimal(value)
+            part.cities += 1
+        position = {Attainment.MET: 0, Attainment.NOT_MET: 1, Attainment.NO_VALUE: 2}.get(Attainment(row.attainment))
+        if position is not None:
+            counts.setdefault(row.indicator_id, [0, 0, 0])[position] += 1
+    aggregates = _aggregates(period, national_scope(), basis, indicators, list(sums.values()), compiled, None)
+    for aggregate in aggregates:
+        aggregate.met, aggregate.not_met, aggregate.no_value = counts.get(aggregate.indicator_id, [0, 0, 0])
+    return {aggregate.indicator_id: aggregate for aggregate in aggregates}

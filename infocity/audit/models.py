@@ -45,6 +45,8 @@ class Action(models.TextChoices):
     UNLOCK_REQUEST = "unlock.request", _("申请解锁")
     UNLOCK_DECIDE = "unlock.decide", _("处理解锁申请")
     REPORT_EXPORT = "report.export", _("导出报表")
+    REPORT_GENERATE = "report.generate", _("生成监测分析报告")
+    OUTLIER_REVIEW = "outlier.review", _("处理异常值")
     DEMO_LOAD = "demo.load", _("载入演示数据")
 
 

@@ -66,6 +66,30 @@ ENTRIES: list[Entry] = [
         _("按省份和城市统计应报、已受理、按时和逾期报送，计算完整率与及时率，可下载 CSV。"),
     ),
     Entry(
+        _("监测看板"),
+        "analytics:dashboard",
+        REPORTING_ROLES,
+        descriptions={
+            R.MINISTRY: _("全国各指标达标情况、省份地图、城市明细和完整性；逐级查看省份和城市。"),
+            R.ANALYST: _("全国各指标达标情况、省份地图、城市明细和完整性；逐级查看省份和城市，下载图表数据。"),
+            R.PROVINCE_REVIEWER: _("本省示范城市的指标达标情况、城市明细和完整性。"),
+            R.CITY_REPORTER: _("本市各指标与目标、全国汇总值的对比，趋势和年末目标进展。"),
+            R.CITY_APPROVER: _("本市各指标与目标、全国汇总值的对比，趋势和年末目标进展。"),
+        },
+    ),
+    Entry(
+        _("异常值"),
+        "analytics:outliers",
+        frozenset({R.ANALYST}),
+        _("同类城市比较（z 分数、修正 z 分数）和环比变化检测出的异常数值：标记已说明，或向城市发出询问。"),
+    ),
+    Entry(
+        _("监测分析报告"),
+        "analytics:reports",
+        REPORTING_ROLES,
+        _("生成全国、本省或本市的监测分析报告（PDF 与 Excel），含达标表、图表和异常值附录。"),
+    ),
+    Entry(
         _("解锁申请"),
         "reporting:unlocks",
         frozenset({R.ANALYST}),
