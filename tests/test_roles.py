@@ -45,7 +45,11 @@ def test_navigation_depends_on_role(cast: Cast) -> None:
         "reporting:queue",
         "reporting:submissions",
         "reporting:cycles",
+        "analytics:dashboard",
+        "analytics:reports",
     }
+    assert "analytics:outliers" in nav_names(cast, "analyst")
+    assert "analytics:outliers" not in nav_names(cast, "ministry")
     assert "accounts:user_list" not in nav_names(cast, "ministry")
 
 
@@ -57,6 +61,9 @@ ROLE_PAGES = {
     "organisations:cohort_list": {"ministry", "analyst", "province-zj", "province-gd", "city-hz",
                                   "city-hz-approver", "city-gz"},
     "organisations:list": set(ALL_USERS) - {"auditor"},
+    "analytics:outliers": {"analyst"},
+    "analytics:reports": {"ministry", "analyst", "province-zj", "province-gd", "city-hz", "city-hz-approver",
+                          "city-gz"},
 }  # fmt: skip
 
 

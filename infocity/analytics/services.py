@@ -191,27 +191,32 @@ def recompute(city: Organisation, period: Period, *, follow: bool = True) -> int
     # acceptances in one province add up instead of overwriting each other.
     list(Organisation.objects.select_for_update().filter(pk__in=[s.pk for s in scopes]).order_by("pk"))
     before = previous_period(period)
+    # A city takes part in a period's analytics once it has entered any value for it (the same rule as rebuild).
+    reported = DataValue.objects.filter(submission__city=city, submission__period=period).exists()
     written = 0
     for basis in (Basis.ACCEPTED, Basis.PROVISIONAL):
-        new = _compute_city(city, period, basis, compiled, indicators, before)
+        new = _compute_city(city, period, basis, compiled, indicators, before) if reported else []
         existing = IndicatorValue.objects.filter(period=period, city=city, basis=basis)
         old = {iv.indicator_id: iv for iv in existing}
+        fresh = {row.indicator_id: row for row in new}
         part_deltas: dict[tuple[int, str], tuple[Decimal, int]] = {}
         count_deltas: dict[tuple[int, str], int] = {}
-        for row in new:
-            previous_row = old.get(row.indicator_id)
-            old_parts = previous_row.parts if previous_row else {}
-            for code in set(old_parts) | set(row.parts):
-                delta = Decimal(row.parts.get(code, "0")) - Decimal(old_parts.get(code, "0"))
-                count = int(code in row.parts) - int(code in old_parts)
+        for indicator_id in set(old) | set(fresh):
+            before_row, row = old.get(indicator_id), fresh.get(indicator_id)
+            old_parts = before_row.parts if before_row else {}
+            new_parts = row.parts if row else {}
+            for code in set(old_parts) | set(new_parts):
+                delta = Decimal(new_parts.get(code, "0")) - Decimal(old_parts.get(code, "0"))
+                count = int(code in new_parts) - int(code in old_parts)
                 if delta or count:
-                    part_deltas[(row.indicator_id, code)] = (delta, count)
-            if previous_row is None or previous_row.attainment != row.attainment:
-                if previous_row is not None:
-                    was = (row.indicator_id, previous_row.attainment)
-                    count_deltas[was] = count_deltas.get(was, 0) - 1
-                now = (row.indicator_id, row.attainment)
-                count_deltas[now] = count_deltas.get(now, 0) + 1
+                    part_deltas[(indicator_id, code)] = (delta, count)
+            was = before_row.attainment if before_row else None
+            now = row.attainment if row else None
+            if was != now:
+                if was is not None:
+                    count_deltas[(indicator_id, was)] = count_deltas.get((indicator_id, was), 0) - 1
+                if now is not None:
+                    count_deltas[(indicator_id, now)] = count_deltas.get((indicator_id, now), 0) + 1
         existing.delete()
         IndicatorValue.objects.bulk_create(new)
         written += len(new)
@@ -221,6 +226,15 @@ def recompute(city: Organisation, period: Period, *, follow: bool = True) -> int
         for nxt in next_periods(period):
             if Submission.objects.filter(city=city, period=nxt).exists():
                 written += recompute(city, nxt, follow=False)
+            else:
+                # The city is not in the next period, but the scopes' aggregates there read this period's sums
+                # through prev(): recompute them from their unchanged parts.
+                next_compiled = compiled_edition(nxt.cycle.edition)
+                next_indicators = _indicators(next_compiled, nxt)
+                for basis in (Basis.ACCEPTED, Basis.PROVISIONAL):
+                    for scope in scopes:
+                        if AggregateValue.objects.filter(period=nxt, scope=scope, basis=basis).exists():
+                            _apply(nxt, scope, basis, next_indicators, {}, {}, next_compiled, previous_period(nxt))
     return written
 
 
@@ -249,6 +263,11 @@ def _apply(
         part.total += delta
         part.cities += count
     old_aggregates = AggregateValue.objects.filter(period=period, scope=scope, basis=basis, indicator__in=indicators)
+    if not IndicatorValue.objects.filter(period=period, basis=basis, city__path__startswith=scope.path).exists():
+        # The last city left the scope's figures for this period: the scope has none either (as after a rebuild).
+        part_rows.delete()
+        old_aggregates.delete()
+        return
     counts = {a.indicator_id: (a.met, a.not_met, a.no_value) for a in old_aggregates}
     aggregates = _aggregates(period, scope, basis, indicators, list(parts.values()), compiled, before)
     for aggregate in aggregates:

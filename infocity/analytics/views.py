@@ -102,9 +102,7 @@ def _selection(request: HttpRequest) -> Selection | None:
     cohort = cohorts_visible_to(user).filter(pk=int(cohort_id), cycles=cycle).first() if cohort_id.isdigit() else None
     indicators = queries.indicators_of(cycle, area)
     indicator = indicators.filter(code=request.GET.get("indicator", "")).first() or (
-        indicators.filter(target_kind=Indicator.TargetKind.COMPARISON, frequency=period.frequency).first()
-        or indicators.filter(target_kind=Indicator.TargetKind.COMPARISON).first()
-        or indicators.first()
+        indicators.filter(target_kind=Indicator.TargetKind.COMPARISON).first() or indicators.first()
     )
     if indicator is None:
         return None
@@ -190,9 +188,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "areas": selection.cycle.edition.areas.all(),
         "cohorts": Cohort.objects.filter(cycles=selection.cycle, pk__in=cohorts_visible_to(user).values("pk")),
         "bases": Basis.choices,
-        "attainment_chart": charts.attainment_option(rows, _("%(scope)s · 各指标达标城市数") % {"scope": scope.name}),
+        "attainment_chart": charts.attainment_option(
+            rows, _("%(scope)s · 各指标达标城市数") % {"scope": _("全国") if is_national else scope.name}
+        ),
         "cities_chart": charts.cities_bar_option(
-            cities, indicator, f"{indicator.code} {indicator.name} · {scope.name} · {period_label}"
+            cities,
+            indicator,
+            f"{indicator.code} {indicator.name} · {_('全国') if is_national else scope.name} · {period_label}",
         ),
         "map_url": static(MAP_URL),
     }

@@ -103,8 +103,23 @@ def dictionary_indicator(request: HttpRequest, edition_code: str, code: str) -> 
             "items": items,
             "used_indicators": used_indicators,
             "uses_previous": any(previous for _, previous in read),
+            "aggregation": _aggregation_words(list(items)),
         },
     )
+
+
+def _aggregation_words(items: list[DataItem]) -> str:
+    """How the indicator's items are combined over cities, e.g. "各城市的固定宽带用户数相加"."""
+    from infocity.analytics.services import item_method
+
+    summed = [item.name for item in items if item_method(item) == "sum"]
+    averaged = [item.name for item in items if item_method(item) == "mean"]
+    parts = []
+    if summed:
+        parts.append(_("各城市的%(items)s相加") % {"items": "、".join(summed)})
+    if averaged:
+        parts.append(_("%(items)s取参与城市的平均值") % {"items": "、".join(averaged)})
+    return "；".join(parts)
 
 
 # --- ministry pages -------------------------------------------------------------------------------
