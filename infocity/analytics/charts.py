@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from infocity.frameworks.models import Indicator
 
 from .models import Attainment
@@ -19,12 +21,12 @@ COLOURS = {
 
 
 def _toolbox(name: str) -> dict[str, Any]:
-    return {"right": 10, "feature": {"saveAsImage": {"title": "保存为图片", "name": name, "pixelRatio": 2}}}
+    return {"right": 10, "feature": {"saveAsImage": {"title": _("保存为图片"), "name": name, "pixelRatio": 2}}}
 
 
 def _target_line(indicator: Indicator) -> list[dict[str, Any]]:
     if indicator.target_kind == Indicator.TargetKind.COMPARISON and indicator.target_value is not None:
-        return [{"yAxis": float(indicator.target_value), "name": "目标", "label": {"formatter": "目标 {c}"}}]
+        return [{"yAxis": float(indicator.target_value), "name": _("目标"), "label": {"formatter": _("目标") + " {c}"}}]
     return []
 
 
@@ -35,7 +37,7 @@ def map_option(
     return {
         "title": {
             "text": f"{indicator.code} {indicator.name} · {period_label}",
-            "subtext": "省份颜色：达标城市比例；圆点：示范城市（绿色达标，红色未达标）",
+            "subtext": _("省份颜色：达标城市比例；圆点：示范城市（绿色达标，红色未达标）"),
             "left": "center",
         },
         "tooltip": {"trigger": "item"},
@@ -47,7 +49,7 @@ def map_option(
             "left": 10,
             "bottom": 10,
             "calculable": True,
-            "text": ["达标城市比例 100%", "0%"],
+            "text": [_("达标城市比例") + " 100%", "0%"],
             "inRange": {"color": ["#f8d7da", "#fff3cd", "#d1e7dd", "#198754"]},
         },
         "geo": {
@@ -62,7 +64,7 @@ def map_option(
             {
                 "type": "map",
                 "geoIndex": 0,
-                "name": "达标城市比例（%）",
+                "name": _("达标城市比例（%）"),
                 "data": [
                     {"name": p["map_name"], "value": round(p["share_met"] * 100, 1)}
                     for p in provinces
@@ -72,7 +74,7 @@ def map_option(
             {
                 "type": "scatter",
                 "coordinateSystem": "geo",
-                "name": indicator.unit or "值",
+                "name": indicator.unit or _("值"),
                 "symbolSize": 11,
                 "data": [
                     {
@@ -100,7 +102,7 @@ def cities_bar_option(cities: list[dict[str, Any]], indicator: Indicator, title:
         "series": [
             {
                 "type": "bar",
-                "name": indicator.name_zh,
+                "name": indicator.name,
                 "data": [
                     {
                         "value": number(c["value"], indicator.decimals),
@@ -125,26 +127,26 @@ def attainment_option(rows: list[Any], title: str) -> dict[str, Any]:
         "toolbox": _toolbox("attainment"),
         "grid": {"left": 50, "right": 20, "bottom": 40, "top": 70},
         "xAxis": {"type": "category", "data": labels},
-        "yAxis": {"type": "value", "name": "城市数", "minInterval": 1},
+        "yAxis": {"type": "value", "name": _("城市数"), "minInterval": 1},
         "series": [
             {
                 "type": "bar",
                 "stack": "n",
-                "name": "达标",
+                "name": _("达标"),
                 "color": COLOURS[Attainment.MET],
                 "data": [r.met for r in with_target],
             },
             {
                 "type": "bar",
                 "stack": "n",
-                "name": "未达标",
+                "name": _("未达标"),
                 "color": COLOURS[Attainment.NOT_MET],
                 "data": [r.not_met for r in with_target],
             },
             {
                 "type": "bar",
                 "stack": "n",
-                "name": "无数据",
+                "name": _("无数据"),
                 "color": COLOURS[Attainment.NO_VALUE],
                 "data": [r.no_value for r in with_target],
             },
@@ -160,7 +162,7 @@ def trend_option(indicator: Indicator, series: dict[str, list[tuple[str, float |
             if label not in labels:
                 labels.append(label)
     return {
-        "title": {"text": f"{indicator.code} {indicator.name_zh} · 趋势", "left": "center"},
+        "title": {"text": f"{indicator.code} {indicator.name} · " + _("趋势"), "left": "center"},
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 30},
         "toolbox": _toolbox(f"{indicator.code}-trend"),
