@@ -315,6 +315,14 @@ def test_a_city_compares_itself_with_accepted_national_figures_only(cast: Cast, 
         r["indicator"].code: r for r in cast.client("analyst").get(url, {"basis": "provisional"}).context["rows"]
     }
     assert analyst_rows["A02"]["national"] == Decimal("16.4")  # (6200 + 2000) ÷ 50000
+    # The trend chart's data: the city and the nation (accepted), without the province for a city user.
+    trend = hz.get(
+        reverse("analytics:download", args=["trend"]), {"city": cast.orgs["hangzhou"].pk, "indicator": "A02"}
+    )
+    lines = trend.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "报告期,杭州市（%）,全国（%）" and "2016年11月,62.0,62.0" in lines
+    other = hz.get(reverse("analytics:download", args=["trend"]), {"city": cast.orgs["guangzhou"].pk})
+    assert other.status_code == 404
 
 
 def test_csv_has_the_figures_of_the_table(cast: Cast, cycle: ReportingCycle) -> None:

@@ -248,15 +248,7 @@ def city_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     for row in rows:
         row["query"] = selection.query(indicator=row["indicator"].code)
     indicator = selection.indicator
-    frequency = indicator.frequency
-    series = {
-        city.name: _points(queries.trend(indicator.code, selection.basis, city=city, frequency=frequency)),
-        _("全国"): _points(queries.trend(indicator.code, national_basis, scope=national, frequency=frequency)),
-    }
-    if province is not None and not is_city_user:
-        series[province.name] = _points(
-            queries.trend(indicator.code, selection.basis, scope=province, frequency=frequency)
-        )
+    series = _trend_series(user, city, selection)
     context = {
         "selection": selection,
         "query": selection.query(),
@@ -279,6 +271,23 @@ def city_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-reviewed_at")[:20],
     }
     return render(request, "analytics/city.html", context)
+
+
+def _trend_series(user: User, city: Organisation, selection: Selection) -> dict[str, list[tuple[str, Any]]]:
+    """The indicator over time for the city, the nation and (except for city users) the city's province."""
+    indicator, basis = selection.indicator, selection.basis
+    frequency = indicator.frequency
+    national_basis = _national_basis(user, basis)
+    series = {
+        city.name: _points(queries.trend(indicator.code, basis, city=city, frequency=frequency)),
+        _("全国"): _points(
+            queries.trend(indicator.code, national_basis, scope=services.national_scope(), frequency=frequency)
+        ),
+    }
+    province = city.province()
+    if province is not None and user.role not in CITY:
+        series[province.name] = _points(queries.trend(indicator.code, basis, scope=province, frequency=frequency))
+    return series
 
 
 def _points(series: list[tuple[Period, Any]]) -> list[tuple[str, float | None]]:
@@ -351,6 +360,16 @@ def download(request: HttpRequest, table: str) -> HttpResponse:
             ]
             for r in city_rows
         ]
+    elif table == "trend":
+        raw = request.GET.get("city", "")
+        city = _city_for(request, int(raw) if raw.isdigit() else 0)
+        series = _trend_series(user, city, selection)
+        periods: list[str] = []
+        for points in series.values():
+            periods += [label for label, _value in points if label not in periods]
+        name = f"{indicator.code}-{city.name}-趋势"
+        header = ["报告期", *[f"{label}（{indicator.unit}）" for label in series]]
+        data = [[label, *[fmt(dict(points).get(label), decimals) for points in series.values()]] for label in periods]
     elif table in {"attainment", "cities", "provinces"}:
         scope = _scope(request)
         members = _cohort_cities(scope, selection.cohort)
