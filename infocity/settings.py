@@ -136,7 +136,8 @@ def _databases() -> dict[str, dict[str, Any]]:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         }
-        db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+        # One test database file per test process, so two test runs in one checkout never share (and drop) a file.
+        db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     return {"default": db}
 
 
