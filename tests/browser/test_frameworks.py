@@ -99,9 +99,11 @@ def test_visitor_reads_the_dictionary_and_switches_to_english(
 
     # Every indicator, in order, each in the table of its own area (A… under A, B… under B).
     tables = page.get_by_test_id("dictionary-table")
-    headings = page.get_by_role("heading", level=2)
+    headings = page.locator("h2[id^='area-']")
     assert tables.count() == 7
     assert headings.count() == 7
+    # Below the areas, the methods of the monitoring analysis (progress, outliers) are documented.
+    expect(page.locator("#methods")).to_contain_text("修正 z 分数")
     seen: list[str] = []
     for index in range(tables.count()):
         area_code = headings.nth(index).inner_text().split("·")[0].strip()
