@@ -93,10 +93,11 @@ def test_the_whole_path(page: Any, live_server: Any, world: tuple[Cast, Submissi
     explanation.fill("新增校园 4G 套餐用户约 6000 户。")
     explanation.press("Tab")
     saved = Submission.objects.get(pk=november.pk)
-    for _ in range(50):  # the autosave of the explanation is the last version
+    for _ in range(150):  # the autosave of the explanation is the last version (slow on a loaded machine)
         if services.current_values(saved)[1].get("LTE_USERS"):
             break
         page.wait_for_timeout(200)
+    assert services.current_values(saved)[1].get("LTE_USERS"), "the explanation was never autosaved"
     expect(page.locator("#base-version")).to_have_value(str(Submission.objects.get(pk=november.pk).version))
     screenshot(page, "reporting-entry-with-warning")
     page.reload()
