@@ -74,7 +74,10 @@ class IndicatorRow:
 def periods_with_values(cycle: ReportingCycle, basis: str = Basis.PROVISIONAL) -> QuerySet[Period]:
     """The cycle's periods with at least one computed indicator value on the basis (accepted data is also
     provisional data, so the provisional basis lists every period with any value)."""
-    ids = IndicatorValue.objects.filter(period__cycle=cycle, basis=basis, value__isnull=False).values("period_id")
+    # Read from the national aggregates (one row per indicator and period) rather than every city's values.
+    ids = AggregateValue.objects.filter(
+        period__cycle=cycle, basis=basis, scope__parent__isnull=True, value__isnull=False
+    ).values("period_id")
     return cycle.periods.filter(pk__in=ids).order_by("ends_on", "frequency")
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.db.models.lookups import LessThanOrEqual
 
 from infocity.accounts.models import Role, User
+from infocity.organisations.models import Organisation
 
 from . import clock
 from .models import Status, Submission, UnlockRequest
@@ -37,33 +42,45 @@ class Tally:
     def timeliness(self) -> float | None:
         return self.on_time / self.expected if self.expected else None
 
-    def add(self, submission: Submission, day: datetime.date) -> None:
-        self.expected += 1
-        self.accepted += submission.status == Status.ACCEPTED
-        self.on_time += submission.on_time
-        self.sent += submission.first_submitted_at is not None
-        self.late += submission.first_submitted_at is not None and not submission.on_time
-        self.missing += submission.first_submitted_at is None
+    def add_counts(self, expected: int, accepted: int, sent: int, on_time: int) -> None:
+        self.expected += expected
+        self.accepted += accepted
+        self.on_time += on_time
+        self.sent += sent
+        self.late += sent - on_time
+        self.missing += expected - sent
 
 
 def completeness(submissions: QuerySet[Submission], day: datetime.date | None = None) -> tuple[Tally, list[Tally]]:
     """The national total and one tally per province (each with its cities), over submissions due by ``day``:
-    completeness = accepted ÷ expected; timeliness = sent by the due date ÷ expected."""
+    completeness = accepted ÷ expected; timeliness = sent by the due date (Beijing time) ÷ expected. Counted by
+    the database, one row per city, so it stays fast with thousands of cities."""
     day = day or clock.today()
-    due = submissions.filter(period__due_on__lt=day).select_related("period", "city", "city__parent")
+    first_day = TruncDate("first_submitted_at", tzinfo=ZoneInfo(settings.TIME_ZONE))
+    counts = (
+        submissions.filter(period__due_on__lt=day)
+        .order_by()
+        .values("city_id")
+        .annotate(
+            expected=Count("id"),
+            accepted=Count("id", filter=Q(status=Status.ACCEPTED)),
+            sent=Count("id", filter=Q(first_submitted_at__isnull=False)),
+            sent_in_time=Count("id", filter=LessThanOrEqual(first_day, F("period__due_on"))),
+        )
+    )
+    by_city = {row["city_id"]: row for row in counts}
     total = Tally("合计")
     provinces: dict[int, Tally] = {}
-    cities: dict[int, Tally] = {}
-    for submission in due:
-        province = submission.city.parent
+    for city in Organisation.objects.filter(pk__in=by_city).select_related("parent"):
+        province = city.parent
         assert province is not None
         if province.pk not in provinces:
             provinces[province.pk] = Tally(province.name, province.code)
-        if submission.city_id not in cities:
-            cities[submission.city_id] = Tally(submission.city.name, submission.city.code)
-            provinces[province.pk].cities.append(cities[submission.city_id])
-        for tally in (total, provinces[province.pk], cities[submission.city_id]):
-            tally.add(submission, day)
+        row = by_city[city.pk]
+        city_tally = Tally(city.name, city.code)
+        provinces[province.pk].cities.append(city_tally)
+        for tally in (total, provinces[province.pk], city_tally):
+            tally.add_counts(row["expected"], row["accepted"], row["sent"], row["sent_in_time"])
     ordered = sorted(provinces.values(), key=lambda t: t.code)
     for province_tally in ordered:
         province_tally.cities.sort(key=lambda t: t.code)
