@@ -46,3 +46,10 @@ test: lint
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+
+# Analytics benchmark (bench/README.md): seeded data in its own database, dashboards and incremental update timed.
+#   make bench-analytics                        300 cities × 62 items × 24 months on SQLite under /tmp
+#   make bench-analytics BENCH_ARGS="--full --database-url postgres://postgres@127.0.0.1:55432/bench"
+.PHONY: bench-analytics
+bench-analytics: $(VENV)/.run-deps
+	$(PY) bench/analytics.py $(BENCH_ARGS)
