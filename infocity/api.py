@@ -9,17 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI, Swagger
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 
 from infocity.frameworks.api import router as frameworks_router
+from infocity.reporting.api import router as reporting_router
+from infocity.tokens.errors import ApiError
 
 api = NinjaAPI(
     title="信息消费示范城市监测平台 API",
     version="1",
     description=(
         "infocity 的 JSON 接口。已发布的指标体系版本、指标和填报项无需登录即可读取。"
-        "Read-only access to published indicator framework editions needs no authentication."
+        "报送数据的读取和写入须使用 API 令牌（在平台“API 令牌”页面或用 `manage.py issue_token` 创建）："
+        "请求头 `Authorization: Bearer ic_…`；令牌的权限与其账号相同，只读令牌不能写入。"
+        '所有错误使用同一格式：`{"code": 机器可读代码, "message": 中文说明, "details": [...]}`。'
+        "Read-only access to published indicator framework editions needs no authentication; reporting data needs a "
+        "bearer token. Errors: {code, message, details}."
     ),
     urls_namespace="api",
     # Swagger UI's assets are served from ninja's static files; its default validator badge would load an
@@ -27,6 +37,49 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
 )
 api.add_router("/", frameworks_router)
+api.add_router("/", reporting_router)
+
+
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, details: list[Any] | None = None
+) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "details": details or []}, status=status)
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, error: ApiError) -> HttpResponse:
+    return _error(request, error.status, error.code, error.message, error.details)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthenticated", "需要有效的 API 令牌：请求头 Authorization: Bearer <令牌>。")
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "找不到该对象，或您无权查看。")
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, "forbidden", str(error) or "您无权进行此操作。")
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    return _error(request, 422, "validation_failed", " ".join(error.messages))
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid_request(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
+    details = [{"loc": list(e.get("loc", [])), "message": str(e.get("msg", ""))} for e in error.errors]
+    return _error(request, 422, "invalid_request", "请求参数格式不正确，请对照接口说明。", details)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    return _error(request, error.status_code, "http_error", str(error))
 
 
 def _public(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:

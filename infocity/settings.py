@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "infocity.frameworks",
     "infocity.reporting",
     "infocity.analytics",
+    "infocity.tokens",
     "infocity.workspace",
     "infocity.demo",
 ]

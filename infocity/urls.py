@@ -17,5 +17,6 @@ urlpatterns = [
     path("indicators/", include("infocity.frameworks.public_urls")),
     path("reporting/", include("infocity.reporting.urls")),
     path("analytics/", include("infocity.analytics.urls")),
+    path("tokens/", include("infocity.tokens.urls")),
     path("api/v1/", api.urls()),
 ]

@@ -317,7 +317,7 @@ def test_a_city_compares_itself_with_accepted_national_figures_only(cast: Cast, 
     assert analyst_rows["A02"]["national"] == Decimal("16.4")  # (6200 + 2000) ÷ 50000
     # The trend chart's data: the city and the nation (accepted), without the province for a city user.
     trend = hz.get(
-        reverse("analytics:download", args=["trend"]), {"city": cast.orgs["hangzhou"].pk, "indicator": "A02"}
+        reverse("analytics:download", args=["trend"]), {"city": str(cast.orgs["hangzhou"].pk), "indicator": "A02"}
     )
     lines = trend.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "报告期,杭州市（%）,全国（%）" and "2016年11月,62.0,62.0" in lines

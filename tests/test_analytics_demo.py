@@ -95,9 +95,9 @@ def test_acceptance_a01_a02_agree_in_table_map_csv_and_pdf(analyst: Client, tmp_
     assert pdftotext
     text = subprocess.run([pdftotext, "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout  # noqa: S603
     for code, shown in (("A01", a01), ("A02", a02)):
-        line = next(x for x in text.splitlines() if x.strip().startswith(code) and shown[3] in x)
-        numbers = line.split()[-4:]  # met, not met, no value, share
-        assert numbers == [*shown[4:7], shown[7]], (code, line)
+        printed = next(x for x in text.splitlines() if x.strip().startswith(code) and shown[3] in x)
+        numbers = printed.split()[-4:]  # met, not met, no value, share
+        assert numbers == [*shown[4:7], shown[7]], (code, printed)
 
 
 def test_the_planted_implausible_values_are_flagged(demo: None, db: None) -> None:

@@ -47,6 +47,7 @@ def test_navigation_depends_on_role(cast: Cast) -> None:
         "reporting:cycles",
         "analytics:dashboard",
         "analytics:reports",
+        "tokens:list",
     }
     assert "analytics:outliers" in nav_names(cast, "analyst")
     assert "analytics:outliers" not in nav_names(cast, "ministry")

@@ -47,6 +47,8 @@ class Action(models.TextChoices):
     REPORT_EXPORT = "report.export", _("导出报表")
     REPORT_GENERATE = "report.generate", _("生成监测分析报告")
     OUTLIER_REVIEW = "outlier.review", _("处理异常值")
+    TOKEN_ISSUE = "token.issue", _("创建 API 令牌")
+    TOKEN_REVOKE = "token.revoke", _("撤销 API 令牌")
     DEMO_LOAD = "demo.load", _("载入演示数据")
 
 

@@ -96,6 +96,12 @@ ENTRIES: list[Entry] = [
         _("审批城市对已受理数据的解锁申请：同意后只重新开放申请的填报项。"),
     ),
     Entry(
+        _("API 令牌"),
+        "tokens:list",
+        REPORTING_ROLES,
+        _("为业务系统创建和撤销 API 令牌，通过接口读取或报送数据。"),
+    ),
+    Entry(
         _("组织机构"),
         "organisations:list",
         frozenset(
