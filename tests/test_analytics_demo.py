@@ -124,3 +124,11 @@ def test_incremental_recompute_leaves_the_rebuilt_figures_unchanged(demo: None, 
     after = snapshot()
     for key in before:
         assert before[key] == after[key], key
+
+
+def test_a_city_page_assesses_progress_toward_the_year_end(analyst: Client) -> None:
+    city = Organisation.objects.get(division_id="330100")
+    rows = {r["indicator"].code: r for r in analyst.get(reverse("analytics:city", args=[city.pk])).context["rows"]}
+    a01 = rows["A01"]  # quarterly, 2016 Q1–Q3 in the demo, target = 100 %
+    assert a01["progress"] is not None and a01["progress"].label in {"进展顺利", "需要加快", "进展有限", "出现倒退"}
+    assert a01["progress"].anticipated is not None

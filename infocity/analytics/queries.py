@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from infocity.frameworks.compute import target_text
 from infocity.frameworks.models import Indicator
@@ -206,13 +206,11 @@ def trend(indicator_code: str, basis: str, *, city: Organisation | None = None, 
     return list(seen.values())
 
 
-def progress(indicator: Indicator, series: list[tuple[Period, Decimal | None]], year: int) -> Progress | None:
-    """Progress toward the indicator's target by the end of ``year`` from that year's values."""
+def progress(indicator: Indicator, series: list[tuple[datetime.date, Decimal | None]], year: int) -> Progress | None:
+    """Progress toward the indicator's target by the end of ``year`` from that year's values (by period end)."""
     if indicator.target_kind != Indicator.TargetKind.COMPARISON or indicator.target_value is None:
         return None
-    points = [
-        (period.ends_on, float(value)) for period, value in series if value is not None and period.ends_on.year == year
-    ]
+    points = [(ends_on, float(value)) for ends_on, value in series if value is not None and ends_on.year == year]
     return assess_progress(
         points,
         float(indicator.target_value),
@@ -242,12 +240,19 @@ def city_indicator_rows(
         for a in AggregateValue.objects.filter(period_id__in=ids, scope=national, basis=national_basis or basis)
     }
     any_period = next(iter(periods.values()))
+    year = any_period.cycle.year
+    # The year's values of every indicator in one query (for the progress assessment), by period end.
+    series: dict[str, dict[datetime.date, Decimal | None]] = {}
+    this_year = IndicatorValue.objects.filter(
+        city=city, basis=basis, period__ends_on__year=year, period__frequency=F("indicator__frequency")
+    ).values_list("indicator__code", "period__ends_on", "value")
+    for code, ends_on, number in this_year.order_by("period__ends_on"):
+        series.setdefault(code, {})[ends_on] = number
     rows = []
     for indicator in indicators_of(any_period.cycle, area):
         period = periods.get(indicator.frequency)
         key = (period.pk if period else 0, indicator.pk)
         iv = values.get(key)
-        series = trend(indicator.code, basis, city=city, frequency=indicator.frequency)
         rows.append(
             {
                 "indicator": indicator,
@@ -259,7 +264,7 @@ def city_indicator_rows(
                 "attainment_label": Attainment(iv.attainment).label if iv else Attainment.NO_VALUE.label,
                 "gap": iv.gap if iv else None,
                 "national": national_values.get(key),
-                "progress": progress(indicator, series, any_period.cycle.year),
+                "progress": progress(indicator, sorted(series.get(indicator.code, {}).items()), year),
             }
         )
     return rows
