@@ -14,7 +14,8 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
+from ninja.params import functions as param
 
 from infocity.accounts.models import Role, User
 from infocity.organisations.scoping import organisations_visible_to
@@ -30,6 +31,7 @@ from .validation import ParseError, parse_value
 
 router = Router(tags=["报送 Reporting"])
 MAX_ROWS = 10_000
+MAX_ID = 2_147_483_647  # identifiers fit a 32-bit integer; larger numbers are refused, not passed to the database
 
 
 def _user(request: HttpRequest) -> User:
@@ -41,8 +43,8 @@ def _user(request: HttpRequest) -> User:
 
 
 class PageIn(Schema):
-    limit: int = 100
-    offset: int = 0
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 def _page(queryset: QuerySet[Any], page: PageIn, convert: Any) -> dict[str, Any]:
@@ -110,7 +112,7 @@ class PeriodOut(Schema):
 
 
 @router.get("/periods", response=list[PeriodOut], auth=read_auth, summary="报告期")
-def periods(request: HttpRequest, cycle: int | None = None) -> list[dict[str, Any]]:
+def periods(request: HttpRequest, cycle: int | None = param.Query(None, ge=1, le=MAX_ID)) -> list[dict[str, Any]]:
     qs = Period.objects.filter(cycle__in=cycles_visible_to(_user(request))).order_by("ends_on", "frequency")
     if cycle is not None:
         qs = qs.filter(cycle_id=cycle)
@@ -153,7 +155,7 @@ class SubmissionPage(Schema):
 
 
 class SubmissionFilter(Schema):
-    cycle: int | None = None
+    cycle: int | None = Field(None, ge=1, le=MAX_ID)
     period: str = ""
     form: str = ""
     city: str = ""
@@ -193,7 +195,7 @@ def submissions(request: HttpRequest, filters: Query[SubmissionFilter], page: Qu
 
 
 @router.get("/submissions/{submission_id}", response=SubmissionOut, auth=read_auth, summary="一份报送")
-def submission(request: HttpRequest, submission_id: int) -> dict[str, Any]:
+def submission(request: HttpRequest, submission_id: int = param.Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
     return _submission(get_visible_or_404(_user(request), submissions_visible_to(_user(request)), submission_id))
 
 
@@ -215,7 +217,7 @@ class ValuePage(Schema):
 
 
 class ValueFilter(Schema):
-    submission: int | None = None
+    submission: int | None = Field(None, ge=1, le=MAX_ID)
     period: str = ""
     city: str = ""
     item: str = ""
@@ -361,7 +363,7 @@ def _find_submissions(user: User, rows: list[dict[str, Any]], problems: list[dic
         key = ("id", sid, "", "") if sid else ("code", city, period, form)
         if key not in by_key:
             if sid:
-                qs = visible.filter(pk=int(sid)) if sid.isdigit() else visible.none()
+                qs = visible.filter(pk=int(sid)) if sid.isdigit() and int(sid) <= MAX_ID else visible.none()
             else:
                 qs = visible.filter(city__division_id=city, period__code=period, form__code=form)
             by_key[key] = qs.first()
@@ -490,7 +492,7 @@ def _apply(request: HttpRequest, user: User, rows: list[dict[str, Any]]) -> tupl
 
 
 class ActionIn(Schema):
-    expected_version: int
+    expected_version: int = Field(..., ge=0, le=MAX_ID)
     reason: str = ""
     item_comments: dict[str, str] = {}
 
@@ -506,7 +508,9 @@ ACTIONS = ["approve-city", "submit", "approve", "return", "accept"]
     description="action：approve-city（城市负责人审核）、submit（报送省级；城市负责人可一步完成审核并报送）、"
     "approve（省级审核通过）、return（退回，须填写 reason）、accept（监测机构受理）。",
 )
-def act(request: HttpRequest, submission_id: int, action: str, body: ActionIn) -> dict[str, Any]:
+def act(
+    request: HttpRequest, body: ActionIn, action: str, submission_id: int = param.Path(..., ge=1, le=MAX_ID)
+) -> dict[str, Any]:
     user = _user(request)
     if action not in ACTIONS:
         raise ApiError(404, "unknown_action", f"没有“{action}”这个操作。可用：{', '.join(ACTIONS)}。")
