@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "infocity.reporting",
     "infocity.analytics",
     "infocity.tokens",
+    "infocity.bulk",
     "infocity.workspace",
     "infocity.demo",
 ]
@@ -188,6 +189,13 @@ TASKS = {
         }[os.environ.get("TASK_BACKEND", "database")]
     }
 }
+
+# Bulk import (批量导入): the largest file accepted, the largest it may unpack to (zip bombs), rows per file.
+BULK_UPLOAD_MAX_BYTES = envint("BULK_UPLOAD_MAX_MB", 10) * 1024 * 1024
+BULK_UPLOAD_MAX_UNCOMPRESSED = envint("BULK_UPLOAD_MAX_UNCOMPRESSED_MB", 200) * 1024 * 1024
+BULK_MAX_ROWS = envint("BULK_MAX_ROWS", 50_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, BULK_UPLOAD_MAX_BYTES + 1_048_576)
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # Reporting calendar clock for demonstration instances (see infocity/reporting/clock.py); empty = today.
 REPORTING_TODAY = os.environ.get("REPORTING_TODAY", "")

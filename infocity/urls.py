@@ -18,5 +18,6 @@ urlpatterns = [
     path("reporting/", include("infocity.reporting.urls")),
     path("analytics/", include("infocity.analytics.urls")),
     path("tokens/", include("infocity.tokens.urls")),
+    path("bulk/", include("infocity.bulk.urls")),
     path("api/v1/", api.urls()),
 ]

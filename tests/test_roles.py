@@ -48,6 +48,7 @@ def test_navigation_depends_on_role(cast: Cast) -> None:
         "analytics:dashboard",
         "analytics:reports",
         "tokens:list",
+        "bulk:index",
     }
     assert "analytics:outliers" in nav_names(cast, "analyst")
     assert "analytics:outliers" not in nav_names(cast, "ministry")

@@ -9,12 +9,13 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from infocity.audit.models import Action, Outcome
 from infocity.audit.services import record
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def deny(request: HttpRequest, reason: str) -> PermissionDenied:
@@ -31,7 +32,7 @@ def deny(request: HttpRequest, reason: str) -> PermissionDenied:
 def role_required(*roles: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated or user.role not in roles:
                 raise deny(request, "role")

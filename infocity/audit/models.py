@@ -49,6 +49,8 @@ class Action(models.TextChoices):
     OUTLIER_REVIEW = "outlier.review", _("处理异常值")
     TOKEN_ISSUE = "token.issue", _("创建 API 令牌")
     TOKEN_REVOKE = "token.revoke", _("撤销 API 令牌")
+    BULK_CHECK = "bulk.check", _("上传检查批量数据")
+    BULK_IMPORT = "bulk.import", _("批量导入数据")
     DEMO_LOAD = "demo.load", _("载入演示数据")
 
 

@@ -247,19 +247,10 @@ def values(request: HttpRequest, filters: Query[ValueFilter], page: Query[PageIn
             "period": dv.submission.period.code,
             "form": dv.submission.form.code,
             "item": dv.item.code,
-            "value": services.canonical(dv.item, _stored(dv)),
+            "value": services.canonical(dv.item, services.stored_value(dv)),
             "explanation": dv.explanation,
         },
     )
-
-
-def _stored(dv: DataValue) -> Any:
-    from infocity.frameworks.formula import to_fraction
-    from infocity.frameworks.models import DataItem
-
-    if dv.number is not None:
-        return bool(dv.number) if dv.item.value_type == DataItem.Type.BOOLEAN else to_fraction(dv.number)
-    return dv.text or None
 
 
 # --- writing values ------------------------------------------------------------------------------

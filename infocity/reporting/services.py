@@ -238,6 +238,13 @@ def canonical(item: DataItem, value: Value | None) -> str | None:
     return str(value)
 
 
+def stored_value(dv: DataValue) -> Value | None:
+    """A stored data value as a value of its item's type."""
+    if dv.number is not None:
+        return bool(dv.number) if dv.item.value_type == DataItem.Type.BOOLEAN else Fraction(dv.number)
+    return dv.text or None
+
+
 def current_values(submission: Submission) -> tuple[dict[str, str | None], dict[str, str]]:
     """The submission's values (canonical strings; unparseable drafts kept as typed) and explanations."""
     values: dict[str, str | None] = {}

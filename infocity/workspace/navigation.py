@@ -96,6 +96,17 @@ ENTRIES: list[Entry] = [
         _("审批城市对已受理数据的解锁申请：同意后只重新开放申请的填报项。"),
     ),
     Entry(
+        _("批量导入导出"),
+        "bulk:index",
+        REPORTING_ROLES,
+        _("下载 Excel 填报模板，上传 Excel/CSV 批量填写（先检查后导入），导出填报数据。"),
+        {
+            R.PROVINCE_REVIEWER: _("下载本省城市的 Excel 填报模板，导出本省的填报数据。"),
+            R.ANALYST: _("下载填报模板，导出全国的填报数据。"),
+            R.MINISTRY: _("下载填报模板，导出全国的填报数据。"),
+        },
+    ),
+    Entry(
         _("API 令牌"),
         "tokens:list",
         REPORTING_ROLES,
