@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from infocity.frameworks.compute import Attainment as TargetStatus
 from infocity.frameworks.compute import CompiledEdition, assess_target
@@ -339,6 +339,7 @@ def _scope_values(
 def rebuild(periods: Iterable[Period] | None = None) -> int:
     """Recompute everything in one pass (after a bulk load or a change of method): every city's values, then each
     scope's sums and aggregates. Returns the number of city values written."""
+    _refresh_statistics()
     selected = sorted(periods if periods is not None else Period.objects.all(), key=lambda p: (p.ends_on, p.pk))
     ids = [p.pk for p in selected]
     IndicatorValue.objects.filter(period_id__in=ids).delete()
@@ -388,6 +389,16 @@ def rebuild(periods: Iterable[Period] | None = None) -> int:
                     )
                 AggregateValue.objects.bulk_create(aggregates)
     return written
+
+
+def _refresh_statistics() -> None:
+    """After a bulk load PostgreSQL's planner still believes the reporting tables are small (it plans nested scans
+    that take minutes); ANALYZE first — inside the transaction it also counts the rows this transaction inserted."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [DataValue._meta.db_table, Submission._meta.db_table, Period._meta.db_table, DataItem._meta.db_table]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 def _scopes_cached(city: Organisation, nation: Organisation) -> list[Organisation]:
