@@ -28,3 +28,16 @@ def get_visible_or_404(user: Any, visible: QuerySet[M], pk: object) -> M:
     if exists:
         record_denied(user, visible.model, pk)
     raise Http404
+
+
+MAX_ID = 2_147_483_647
+
+
+def parse_id(raw: str | None) -> int:
+    """An identifier from a query string or form: ASCII digits within range, else 0 (which matches nothing).
+    ``str.isdigit`` alone is not enough: "²" is a digit to Python but not a number to ``int``."""
+    text = (raw or "").strip()
+    if not (text.isascii() and text.isdecimal()) or len(text) > 10:
+        return 0
+    value = int(text)
+    return value if value <= MAX_ID else 0

@@ -10,6 +10,7 @@ import io
 import shutil
 import subprocess
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -203,6 +204,12 @@ def test_incremental_updates_equal_a_full_rebuild(cast: Cast, cycle: ReportingCy
     assert value(cast.orgs["guangzhou"], "2016-M11", "A02").value is None  # left the accepted figures
     accept(cast, "guangzhou", "2016-M11", {"FBB_20M_USERS": "22000"})
     assert value(cast.orgs["guangzhou"], "2016-M11", "A02").value == Decimal("55")
+
+    # A draft 嘉兴 is still typing is in no figure — for the incremental update and the rebuild alike.
+    draft = slot(cast, "jiaxing", "2016-M09")
+    with in_time(draft):
+        reporting.save_draft(actor=cast.users["city-jx"], submission=draft, raw=monthly(950, 800), explanations={},
+                             base_version=0)  # fmt: skip
 
     incremental = snapshot()
     assert incremental["aggregates"] and incremental["sums"]
@@ -526,3 +533,37 @@ def test_no_value_when_nothing_reported(cast: Cast, cycle: ReportingCycle) -> No
     accept(cast, "hangzhou", "2016-M11", monthly(10000, 6200))
     assert not IndicatorValue.objects.filter(city=cast.orgs["guangzhou"]).exists()
     assert Submission.objects.filter(city=cast.orgs["guangzhou"], status=Status.DRAFT).exists()
+
+
+def test_hostile_query_strings_get_answers_not_errors(cast: Cast, cycle: ReportingCycle) -> None:
+    accept(cast, "hangzhou", "2016-M11", monthly(10000, 6200))
+    hz = str(cast.orgs["hangzhou"].pk)
+    for username in ("analyst", "province-zj", "city-hz"):
+        client = cast.client(username)
+        for url, params in (
+            ("/analytics/", {"cohort": "²"}), ("/analytics/", {"scope": "²"}), ("/analytics/", {"period": "٣"}),
+            (f"/analytics/cities/{hz}/", {"cohort": "²", "indicator": "<script>"}),
+            ("/analytics/download/city.csv", {"city": "²"}), ("/analytics/download/trend.csv", {"city": "9" * 30}),
+        ):  # fmt: skip
+            assert client.get(url, params).status_code in {200, 302, 403, 404}, (username, url, params)
+        assert client.post("/analytics/reports/", {"period": "²", "scope": "x", "basis": "?"}).status_code in {200, 302}
+    assert cast.client("analyst").post("/analytics/outliers/review/", {"value": "²"}).status_code == 404
+
+
+def test_province_reviewers_compare_with_accepted_national_figures(cast: Cast, cycle: ReportingCycle) -> None:
+    accept(cast, "hangzhou", "2016-M11", monthly(10000, 6200))
+    send(cast, "guangzhou", "2016-M11", monthly(40000, 2000))  # another province's data in review
+    url = reverse("analytics:city", args=[cast.orgs["hangzhou"].pk])
+    rows = {
+        r["indicator"].code: r for r in cast.client("province-zj").get(url, {"basis": "provisional"}).context["rows"]
+    }
+    assert rows["A02"]["national"] == Decimal("62")
+
+
+def test_a_result_too_large_to_store_is_no_value_with_its_reason(cast: Cast, cycle: ReportingCycle) -> None:
+    accept(cast, "hangzhou", "2016-M11", monthly(10000, 6200))
+    period = Period.objects.get(code="2016-M11")
+    huge = services._in_range(Fraction(10**20))
+    assert huge is not None and not huge and "超出" in huge.reason  # type: ignore[union-attr]
+    assert services._decimal(Fraction(10**20)) is None
+    assert services.recompute(cast.orgs["hangzhou"], period) > 0

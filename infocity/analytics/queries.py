@@ -244,7 +244,11 @@ def city_indicator_rows(
     # The year's values of every indicator in one query (for the progress assessment), by period end.
     series: dict[str, dict[datetime.date, Decimal | None]] = {}
     this_year = IndicatorValue.objects.filter(
-        city=city, basis=basis, period__ends_on__year=year, period__frequency=F("indicator__frequency")
+        city=city,
+        basis=basis,
+        period__ends_on__year=year,
+        period__ends_on__lte=max(p.ends_on for p in periods.values()),  # nothing after the chosen period
+        period__frequency=F("indicator__frequency"),
     ).values_list("indicator__code", "period__ends_on", "value")
     for code, ends_on, number in this_year.order_by("period__ends_on"):
         series.setdefault(code, {})[ends_on] = number

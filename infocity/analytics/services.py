@@ -19,6 +19,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 
 from infocity.frameworks.compute import Attainment as TargetStatus
 from infocity.frameworks.compute import CompiledEdition, assess_target
@@ -113,16 +114,41 @@ def _item_refs(compiled: CompiledEdition, code: str, seen: set[str] | None = Non
     return found
 
 
+LIMIT = Decimal(10) ** 17  # what DecimalField(max_digits=24, decimal_places=6) can hold
+OUT_OF_RANGE = "数值超出可计算范围，请核实填报数据"
+
+
 def _decimal(value: Result | None) -> Decimal | None:
+    """A result as stored; None for no value — and for a value too large to store (see OUT_OF_RANGE)."""
     if value is None or isinstance(value, Missing | str):
         return None
     if isinstance(value, bool):
         return Decimal(int(value))
-    return to_decimal(Fraction(value))
+    exact = Fraction(value)
+    return to_decimal(exact) if abs(exact) < LIMIT else None
+
+
+def _in_range(value: Result | None) -> Result | None:
+    """A computed result too large to store counts as no value, with the reason (never a failed save)."""
+    if value is None or isinstance(value, Missing | str | bool):
+        return value
+    return value if abs(Fraction(value)) < LIMIT else Missing(OUT_OF_RANGE)
+
+
+def _bounded(value: Decimal | None) -> Decimal | None:
+    return value if value is not None and abs(value) < LIMIT else None
 
 
 def _indicators(compiled: CompiledEdition, period: Period) -> list[Indicator]:
     return [c.indicator for c in compiled.indicators if c.indicator.frequency == period.frequency]
+
+
+def _taking_part(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
+    """The submissions that put a city into a period's figures: sent to the province at least once (or accepted),
+    with values. A draft the city is still typing is not part of any figure — the same rule for the incremental
+    update and the rebuild."""
+    sent = Q(first_submitted_at__isnull=False) | Q(ever_accepted=True) | Q(status__in=STATUSES[Basis.PROVISIONAL])
+    return submissions.filter(sent, values__isnull=False)
 
 
 def national_scope() -> Organisation:
@@ -151,8 +177,8 @@ def _compute_city(
     previous_results = compiled.compute(previous_values) if previous_values else {}
     rows = []
     for indicator in indicators:
-        result = results.get(indicator.code)
-        previous = previous_results.get(indicator.code)
+        result = _in_range(results.get(indicator.code))
+        previous = _in_range(previous_results.get(indicator.code))
         assessment = assess_target(indicator, result if result is not None else Missing("无数据"), previous)
         refs = _item_refs(compiled, indicator.code)
         parts = (
@@ -170,7 +196,7 @@ def _compute_city(
                 missing_reason=result.reason[:200] if isinstance(result, Missing) else "",
                 previous_value=_decimal(previous),
                 attainment=ATTAINMENT[assessment.status],
-                gap=assessment.gap,
+                gap=_bounded(assessment.gap),
                 parts=parts,
             )
         )
@@ -191,8 +217,7 @@ def recompute(city: Organisation, period: Period, *, follow: bool = True) -> int
     # acceptances in one province add up instead of overwriting each other.
     list(Organisation.objects.select_for_update().filter(pk__in=[s.pk for s in scopes]).order_by("pk"))
     before = previous_period(period)
-    # A city takes part in a period's analytics once it has entered any value for it (the same rule as rebuild).
-    reported = DataValue.objects.filter(submission__city=city, submission__period=period).exists()
+    reported = _taking_part(Submission.objects.filter(city=city, period=period)).exists()
     written = 0
     for basis in (Basis.ACCEPTED, Basis.PROVISIONAL):
         new = _compute_city(city, period, basis, compiled, indicators, before) if reported else []
@@ -353,7 +378,7 @@ def rebuild(periods: Iterable[Period] | None = None) -> int:
         if not indicators:
             continue
         before = previous_period(period)
-        city_ids = Submission.objects.filter(period=period, values__isnull=False).values_list("city_id", flat=True)
+        city_ids = _taking_part(Submission.objects.filter(period=period)).values_list("city_id", flat=True)
         cities = list(Organisation.objects.filter(pk__in=set(city_ids)).select_related("parent"))
         for basis in (Basis.ACCEPTED, Basis.PROVISIONAL):
             rows = [row for city in cities for row in _compute_city(city, period, basis, compiled, indicators, before)]

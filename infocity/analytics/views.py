@@ -32,7 +32,7 @@ from infocity.organisations.scoping import cohorts_visible_to, get_organisation_
 from infocity.reporting.models import Period, ReportingCycle
 from infocity.reporting.scoping import cycles_visible_to, submissions_visible_to
 from infocity.reporting.stats import completeness
-from infocity.scoping import get_visible_or_404
+from infocity.scoping import get_visible_or_404, parse_id
 
 from . import charts, queries, reports, services
 from .models import AnalysisReport, Basis, IndicatorValue, OutlierReview
@@ -99,7 +99,7 @@ def _selection(request: HttpRequest) -> Selection | None:
     areas = set(cycle.edition.areas.values_list("code", flat=True))
     area = request.GET.get("area", "") if request.GET.get("area", "") in areas else ""
     cohort_id = request.GET.get("cohort", "")
-    cohort = cohorts_visible_to(user).filter(pk=int(cohort_id), cycles=cycle).first() if cohort_id.isdigit() else None
+    cohort = cohorts_visible_to(user).filter(pk=parse_id(cohort_id), cycles=cycle).first() if cohort_id else None
     indicators = queries.indicators_of(cycle, area)
     indicator = indicators.filter(code=request.GET.get("indicator", "")).first() or (
         indicators.filter(target_kind=Indicator.TargetKind.COMPARISON).first() or indicators.first()
@@ -116,8 +116,8 @@ def _scope(request: HttpRequest, param: str = "scope") -> Organisation:
     national = services.national_scope()
     wanted = request.GET.get(param, "")
     if user.role in NATIONAL:
-        if wanted.isdigit() and int(wanted) != national.pk:
-            scope = get_organisation_for(user, int(wanted))
+        if wanted and parse_id(wanted) != national.pk:
+            scope = get_organisation_for(user, parse_id(wanted))
             if scope.kind != OrganisationKind.PROVINCE:
                 raise Http404
             return scope
@@ -226,8 +226,9 @@ def _city_for(request: HttpRequest, pk: int) -> Organisation:
 
 
 def _national_basis(user: User, basis: str) -> str:
-    """A city compares itself with the national picture of accepted data only — never others' data in review."""
-    return Basis.ACCEPTED if user.role in CITY else basis
+    """Outside the ministry and the agency, the national picture is accepted data only — never other provinces'
+    data in review."""
+    return basis if user.role in NATIONAL else Basis.ACCEPTED
 
 
 @role_required(*ROLES)
@@ -334,7 +335,7 @@ def download(request: HttpRequest, table: str) -> HttpResponse:
     decimals = indicator.decimals
     if table == "city":
         raw = request.GET.get("city", "")
-        city = _city_for(request, int(raw) if raw.isdigit() else 0)
+        city = _city_for(request, parse_id(raw))
         city_rows = queries.city_indicator_rows(
             selection.periods_by_frequency,
             city,
@@ -362,7 +363,7 @@ def download(request: HttpRequest, table: str) -> HttpResponse:
         ]
     elif table == "trend":
         raw = request.GET.get("city", "")
-        city = _city_for(request, int(raw) if raw.isdigit() else 0)
+        city = _city_for(request, parse_id(raw))
         series = _trend_series(user, city, selection)
         periods: list[str] = []
         for points in series.values():
@@ -497,7 +498,7 @@ def outlier_review(request: HttpRequest) -> HttpResponse:
     value = get_visible_or_404(
         request.user,
         IndicatorValue.objects.select_related("period", "city", "indicator"),
-        int(raw) if raw.isdigit() else 0,
+        parse_id(raw),
     )
     try:
         review_outlier(
@@ -545,9 +546,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
     periods = _report_periods(user)
     if request.method == "POST":
         scope = next((s for s in scopes if str(s.pk) == request.POST.get("scope")), None)
-        period = (
-            periods.filter(pk=int(request.POST["period"])).first() if request.POST.get("period", "").isdigit() else None
-        )
+        period = periods.filter(pk=parse_id(request.POST.get("period"))).first()
         basis = request.POST.get("basis", "")
         if scope is None or period is None or basis not in Basis.values:
             messages.error(request, _("请选择报告范围、报告期和数据口径。"))

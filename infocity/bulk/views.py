@@ -25,7 +25,7 @@ from infocity.organisations.scoping import organisations_visible_to
 from infocity.reporting import services as reporting
 from infocity.reporting.models import DataValue, Period
 from infocity.reporting.scoping import cycles_visible_to, submissions_visible_to
-from infocity.scoping import get_visible_or_404
+from infocity.scoping import get_visible_or_404, parse_id
 
 from . import services, workbooks
 from .models import Import
@@ -51,7 +51,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _int(value: str) -> int:
-    return int(value) if value.isdigit() and len(value) < 10 else 0
+    return parse_id(value)
 
 
 @role_required(*ROLES)

@@ -21,7 +21,7 @@ from infocity.accounts.models import Role, User
 from infocity.accounts.permissions import role_required
 from infocity.audit.models import Action
 from infocity.audit.services import record
-from infocity.scoping import get_visible_or_404
+from infocity.scoping import get_visible_or_404, parse_id
 
 from . import clock, services
 from .forms import CycleForm, ExtensionForm, PeriodDatesForm, SubmissionFilterForm
@@ -495,16 +495,16 @@ def unlock_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def _completeness_scope(request: HttpRequest) -> tuple[Any, ReportingCycle | None, Period | None]:
     cycles = cycles_visible_to(request.user)
     cycle = None
-    if request.GET.get("cycle", "").isdigit():
-        cycle = get_cycle_for(request.user, int(request.GET["cycle"]))
+    if request.GET.get("cycle", ""):
+        cycle = get_cycle_for(request.user, parse_id(request.GET["cycle"]))
     elif cycles.exists():
         cycle = cycles.order_by("-year", "-pk").first()
     submissions = submissions_visible_to(request.user)
     period = None
     if cycle is not None:
         submissions = submissions.filter(period__cycle=cycle)
-        if request.GET.get("period", "").isdigit():
-            period = get_visible_or_404(request.user, cycle.periods.all(), int(request.GET["period"]))
+        if request.GET.get("period", ""):
+            period = get_visible_or_404(request.user, cycle.periods.all(), parse_id(request.GET["period"]))
             submissions = submissions.filter(period=period)
     else:
         submissions = submissions.none()
