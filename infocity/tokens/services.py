@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -21,6 +22,7 @@ from .models import ApiToken
 # Roles with duties the API serves (reporting and its review); administrators and experts have none.
 API_ROLES = frozenset({Role.MINISTRY, Role.ANALYST, Role.PROVINCE_REVIEWER, Role.CITY_REPORTER, Role.CITY_APPROVER})
 PREFIX = "ic"
+MAX_DAYS = 3650
 
 
 def _digest(secret: str) -> str:
@@ -28,24 +30,36 @@ def _digest(secret: str) -> str:
 
 
 def issue_token(
-    *, actor: User | None, user: User, scope: str, name: str, request: HttpRequest | None = None
+    *,
+    actor: User | None,
+    user: User,
+    scope: str,
+    name: str,
+    days: int | None = None,
+    request: HttpRequest | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token for ``user``; returns it with its plaintext, which is never stored and shown only now."""
+    """A new token for ``user``, valid for ``days`` days (None: until revoked); returns it with its plaintext,
+    which is never stored and shown only now."""
     if actor is not None and actor.pk != user.pk:
         raise PermissionDenied("只能为自己的账号创建 API 令牌。")
     if not user.is_active or user.role not in API_ROLES:
         raise ValidationError(f"账号“{user.username}”的角色不使用 API，不能创建令牌。")
     if scope not in ApiToken.Scope.values:
         raise ValidationError("权限只能是 read（只读）或 write（读写）。")
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        raise ValidationError(f"有效期应为 1 到 {MAX_DAYS} 天。")
     name = clean_text(name, 100) or "API"
+    expires_at = timezone.now() + timedelta(days=days) if days is not None else None
     prefix = secrets.token_hex(5)
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
-            user=user, name=name, scope=scope, prefix=prefix, digest=_digest(secret), created_by=actor
-        )
+            user=user, name=name, scope=scope, prefix=prefix, digest=_digest(secret), created_by=actor,
+            expires_at=expires_at,
+        )  # fmt: skip
         record(Action.TOKEN_ISSUE, actor=actor, request=request, target=token,
-               detail={"user": user.username, "scope": scope, "name": name})  # fmt: skip
+               detail={"user": user.username, "scope": scope, "name": name,
+                       "expires_at": expires_at.isoformat() if expires_at else None})  # fmt: skip
     return token, f"{PREFIX}_{prefix}_{secret}"
 
 
@@ -64,7 +78,8 @@ def revoke_token(*, actor: User | None, token: ApiToken, request: HttpRequest | 
 
 
 def authenticate(plaintext: str) -> ApiToken | None:
-    """The active token for ``ic_<prefix>_<secret>``, or None (constant-time comparison of the digest)."""
+    """The active token for ``ic_<prefix>_<secret>``, or None (constant-time comparison of the digest): not revoked,
+    not expired, and its account enabled."""
     parts = plaintext.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
         return None

@@ -17,6 +17,18 @@ from . import services
 from .models import ApiToken
 
 
+def _validity() -> list[tuple[str, str]]:
+    return [("365", _("一年")), ("90", _("90 天")), ("30", _("30 天")), ("", _("长期有效（直到撤销）"))]
+
+
+def _days(value: str) -> int | None:
+    if not value.strip():
+        return None
+    if not value.strip().isdigit():
+        raise ValidationError(_("有效期应为天数。"))
+    return int(value)
+
+
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
@@ -30,7 +42,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         try:
             token, plaintext = services.issue_token(
                 actor=user, user=user, scope=request.POST.get("scope", ""), name=request.POST.get("name", ""),
-                request=request,
+                days=_days(request.POST.get("days", "")), request=request,
             )  # fmt: skip
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -40,7 +52,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tokens/list.html",
-        {"tokens": tokens, "plaintext": plaintext, "scopes": ApiToken.Scope.choices},
+        {"tokens": tokens, "plaintext": plaintext, "scopes": ApiToken.Scope.choices, "validity": _validity()},
         status=200,
     )
 
