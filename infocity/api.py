@@ -7,11 +7,14 @@ redirect to the login page.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import URLPattern, URLResolver
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, URLResolver, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -53,7 +56,12 @@ def _api_error(request: HttpRequest, error: ApiError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "unauthenticated", "需要有效的 API 令牌：请求头 Authorization: Bearer <令牌>。")
+    response = _error(
+        request, 401, "unauthenticated", "需要有效的 API 令牌：请求头 Authorization: Bearer <令牌>。"
+        "令牌可能有误、已撤销、已过期，或其账号已停用。"
+    )  # fmt: skip
+    response["WWW-Authenticate"] = 'Bearer realm="infocity"'
+    return response
 
 
 @api.exception_handler(Http404)
@@ -77,9 +85,44 @@ def _invalid_request(request: HttpRequest, error: NinjaValidationError) -> HttpR
     return _error(request, 422, "invalid_request", "请求参数格式不正确，请对照接口说明。", details)
 
 
+# django-ninja's own refusals (e.g. a body that is not JSON) carry English text; these say the same in Chinese.
+HTTP_ERRORS = {
+    400: ("bad_request", "请求体无法解析，请发送有效的 JSON（Content-Type: application/json）。"),
+    403: ("forbidden", "您无权进行此操作。"),
+    404: ("not_found", "找不到该对象，或您无权查看。"),
+    429: ("throttled", "请求过于频繁，请稍后再试。"),
+}
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
-    return _error(request, error.status_code, "http_error", str(error))
+    code, message = HTTP_ERRORS.get(error.status_code, ("http_error", str(error)))
+    return _error(request, error.status_code, code, message)
+
+
+def _json_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """django-ninja answers a method an address does not take with plain text; the API answers in its own shape."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = _error(
+                request, 405, "method_not_allowed", f"该地址不支持 {request.method} 请求，可用：{allowed}。"
+            )
+            response["Allow"] = allowed
+        return response
+
+    return wrapped
+
+
+@csrf_exempt
+def _unknown_address(request: HttpRequest, rest: str) -> HttpResponse:
+    return _error(request, 404, "not_found", "没有这个接口地址。接口说明见 /api/v1/docs。")
+
+
+_unknown_address.login_required = False  # type: ignore[attr-defined]
 
 
 def _public(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
@@ -87,10 +130,12 @@ def _public(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLRe
         if isinstance(pattern, URLResolver):
             _public(pattern.url_patterns)
         else:
+            pattern.callback = _json_not_allowed(pattern.callback)
             pattern.callback.login_required = False  # type: ignore[attr-defined]
     return patterns
 
 
 def urls() -> tuple[Any, str, str]:
     patterns, app_name, namespace = api.urls
-    return _public(patterns), app_name, namespace
+    # Any other address under /api/v1/ answers 404 in the API's shape rather than with the site's HTML page.
+    return [*_public(patterns), re_path(r"^(?P<rest>.*)$", _unknown_address)], app_name, namespace

@@ -4,16 +4,19 @@ token; one error shape."""
 
 from __future__ import annotations
 
+import datetime
 import io
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from infocity.audit.models import Action, AuditEvent
 from infocity.frameworks.loading import EDITION_2016, load_edition_file
 from infocity.organisations.models import Cohort
+from infocity.reporting import api as reporting_api
 from infocity.reporting import services as reporting
 from infocity.reporting.models import DataValue, ReportingCycle, Status, Submission
 from infocity.tokens.models import ApiToken
@@ -220,3 +223,73 @@ def test_token_page_creates_shows_once_and_revokes(cast: Cast, world: ReportingC
     client.post(f"/tokens/{token.pk}/revoke/")
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
     assert cast.client("expert").get("/tokens/").status_code == 403
+
+
+def test_an_expired_token_stops_working(cast: Cast, world: ReportingCycle) -> None:
+    out = io.StringIO()
+    call_command("issue_token", "city-hz", "--scope", "read", "--days", "30", stdout=out, stderr=io.StringIO())
+    plaintext = out.getvalue().strip()
+    token = ApiToken.objects.get(user=cast.users["city-hz"])
+    assert token.expires_at is not None and 29 <= (token.expires_at - timezone.now()).days <= 30
+    assert api(plaintext).get("/api/v1/cycles").status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    assert api(plaintext).get("/api/v1/cycles").status_code == 401
+    with pytest.raises(CommandError):
+        call_command("issue_token", "city-hz", "--days", "0", stdout=io.StringIO(), stderr=io.StringIO())
+    page = cast.client("city-hz").post("/tokens/", {"name": "一年", "scope": "read", "days": "365"})
+    assert "已过期" in page.content.decode()
+    assert ApiToken.objects.get(name="一年").expires_at is not None
+
+
+def test_the_api_answers_in_its_own_shape_everywhere(cast: Cast, world: ReportingCycle) -> None:
+    writer = api(command_token("city-hz"))
+    unknown = writer.get("/api/v1/nothing/here")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    assert Client().post("/api/v1/nothing").json()["code"] == "not_found"  # no login page, no CSRF page
+    wrong_method = writer.delete("/api/v1/submissions")
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method_not_allowed"
+    assert wrong_method["Allow"] == "GET"
+    anonymous = Client().get("/api/v1/values")
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"].startswith("Bearer")
+    xml = writer.generic("POST", "/api/v1/values", b"<values/>", content_type="application/xml")
+    assert xml.status_code == 415 and xml.json()["code"] == "unsupported_media_type"
+    broken = writer.generic(
+        "POST", f"/api/v1/submissions/{hz_m11().pk}/approve-city", b"{oops", content_type="application/json"
+    )
+    assert broken.status_code == 400 and broken.json()["code"] == "bad_request"
+    assert "JSON" in broken.json()["message"]
+
+
+def test_the_openapi_description_documents_bearer_tokens_and_the_error_shape(cast: Cast) -> None:
+    spec = Client().get("/api/v1/openapi.json").json()
+    assert {s["scheme"] for s in spec["components"]["securitySchemes"].values()} == {"bearer"}
+    write = spec["paths"]["/api/v1/values"]["post"]
+    assert write["security"] and {"401", "403", "409", "422"} <= set(write["responses"])
+    assert write["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert {"code", "message", "details"} <= set(spec["components"]["schemas"]["ErrorOut"]["required"])
+    assert "security" not in spec["paths"]["/api/v1/editions"]["get"]  # the framework stays public
+
+
+def test_the_same_key_arriving_twice_at_once_applies_once(
+    cast: Cast, world: ReportingCycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second request did not see the first's stored answer yet: it fails on the unique key, everything it
+    did is undone, and it answers with the first request's answer."""
+    writer = api(command_token("city-hz"))
+    body = {"values": [{"submission": hz_m11().pk, "item": "FBB_USERS", "value": "10000"}]}
+    first = writer.post("/api/v1/values", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-2")
+    change = {"values": [{"submission": hz_m11().pk, "item": "FBB_USERS", "value": "9000"}]}
+    assert writer.post("/api/v1/values", change, content_type="application/json").status_code == 200
+    version = hz_m11().version
+    real = reporting_api._earlier
+    calls: list[str] = []
+
+    def not_yet_visible(token: ApiToken, key: str) -> Any:
+        calls.append(key)
+        return None if len(calls) == 1 else real(token, key)
+
+    monkeypatch.setattr(reporting_api, "_earlier", not_yet_visible)
+    again = writer.post("/api/v1/values", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert len(calls) == 2 and again.status_code == 200 and again.json() == first.json()
+    assert hz_m11().version == version
+    assert DataValue.objects.get(submission=hz_m11(), item__code="FBB_USERS").number == 9000

@@ -9,6 +9,8 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import get_language, override
 from ninja import Router, Schema
 
+from infocity.tokens.errors import errors
+
 from .compute import target_text
 from .formula import in_words, parse
 from .models import DataItem, Edition, Indicator
@@ -179,7 +181,7 @@ def list_editions(request: HttpRequest) -> list[dict[str, object]]:
     return [_edition_out(e) for e in public_editions().select_related("based_on")]
 
 
-@router.get("/editions/{code}", response=EditionDetailOut, auth=None, summary="指标体系版本详情")
+@router.get("/editions/{code}", response={200: EditionDetailOut, **errors(404)}, auth=None, summary="指标体系版本详情")
 def get_edition(request: HttpRequest, code: str) -> dict[str, object]:
     edition = _edition(code)
     return {
@@ -189,7 +191,9 @@ def get_edition(request: HttpRequest, code: str) -> dict[str, object]:
     }
 
 
-@router.get("/editions/{code}/indicators", response=list[IndicatorOut], auth=None, summary="指标列表")
+@router.get(
+    "/editions/{code}/indicators", response={200: list[IndicatorOut], **errors(404)}, auth=None, summary="指标列表"
+)
 def list_indicators(request: HttpRequest, code: str, area: str | None = None) -> list[dict[str, object]]:
     edition = _edition(code)
     indicators = edition.indicators.select_related("area")
@@ -200,7 +204,12 @@ def list_indicators(request: HttpRequest, code: str, area: str | None = None) ->
         return [indicator_out(i, names) for i in indicators]
 
 
-@router.get("/editions/{code}/indicators/{indicator}", response=IndicatorOut, auth=None, summary="指标详情")
+@router.get(
+    "/editions/{code}/indicators/{indicator}",
+    response={200: IndicatorOut, **errors(404)},
+    auth=None,
+    summary="指标详情",
+)
 def get_indicator(request: HttpRequest, code: str, indicator: str) -> dict[str, object]:
     edition = _edition(code)
     found = edition.indicators.select_related("area").filter(code=indicator).first()
@@ -210,7 +219,9 @@ def get_indicator(request: HttpRequest, code: str, indicator: str) -> dict[str, 
         return indicator_out(found, names_of(edition, "zh-hans"))
 
 
-@router.get("/editions/{code}/data-items", response=list[DataItemOut], auth=None, summary="填报项列表")
+@router.get(
+    "/editions/{code}/data-items", response={200: list[DataItemOut], **errors(404)}, auth=None, summary="填报项列表"
+)
 def list_data_items(
     request: HttpRequest, code: str, area: str | None = None, form: str | None = None
 ) -> list[dict[str, object]]:

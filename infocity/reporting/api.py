@@ -21,7 +21,7 @@ from infocity.accounts.models import Role, User
 from infocity.organisations.scoping import organisations_visible_to
 from infocity.scoping import get_visible_or_404
 from infocity.tokens.auth import read_auth, write_auth
-from infocity.tokens.errors import ApiError
+from infocity.tokens.errors import ApiError, errors
 from infocity.tokens.models import ApiToken, IdempotentRequest
 
 from . import services
@@ -73,7 +73,9 @@ class OrganisationPage(Schema):
     items: list[OrganisationOut]
 
 
-@router.get("/organisations", response=OrganisationPage, auth=read_auth, summary="可见的机构")
+@router.get(
+    "/organisations", response={200: OrganisationPage, **errors(401, 422)}, auth=read_auth, summary="可见的机构"
+)
 def organisations(request: HttpRequest, page: Query[PageIn], kind: str = "") -> dict[str, Any]:
     qs = organisations_visible_to(_user(request)).order_by("path")
     if kind:
@@ -90,7 +92,7 @@ class CycleOut(Schema):
     edition: str
 
 
-@router.get("/cycles", response=list[CycleOut], auth=read_auth, summary="填报周期")
+@router.get("/cycles", response={200: list[CycleOut], **errors(401)}, auth=read_auth, summary="填报周期")
 def cycles(request: HttpRequest) -> list[dict[str, Any]]:
     return [
         {"id": c.pk, "name": c.name, "year": c.year, "edition": c.edition.code}
@@ -111,7 +113,7 @@ class PeriodOut(Schema):
     expires_on: str
 
 
-@router.get("/periods", response=list[PeriodOut], auth=read_auth, summary="报告期")
+@router.get("/periods", response={200: list[PeriodOut], **errors(401, 422)}, auth=read_auth, summary="报告期")
 def periods(request: HttpRequest, cycle: int | None = param.Query(None, ge=1, le=MAX_ID)) -> list[dict[str, Any]]:
     qs = Period.objects.filter(cycle__in=cycles_visible_to(_user(request))).order_by("ends_on", "frequency")
     if cycle is not None:
@@ -178,7 +180,7 @@ def _submission(s: Submission) -> dict[str, Any]:
     }
 
 
-@router.get("/submissions", response=SubmissionPage, auth=read_auth, summary="报送")
+@router.get("/submissions", response={200: SubmissionPage, **errors(401, 422)}, auth=read_auth, summary="报送")
 def submissions(request: HttpRequest, filters: Query[SubmissionFilter], page: Query[PageIn]) -> dict[str, Any]:
     qs = submissions_visible_to(_user(request)).order_by("period__ends_on", "city__division_id", "form__code", "pk")
     if filters.cycle is not None:
@@ -194,7 +196,12 @@ def submissions(request: HttpRequest, filters: Query[SubmissionFilter], page: Qu
     return _page(qs, page, _submission)
 
 
-@router.get("/submissions/{submission_id}", response=SubmissionOut, auth=read_auth, summary="一份报送")
+@router.get(
+    "/submissions/{submission_id}",
+    response={200: SubmissionOut, **errors(401, 404, 422)},
+    auth=read_auth,
+    summary="一份报送",
+)
 def submission(request: HttpRequest, submission_id: int = param.Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
     return _submission(get_visible_or_404(_user(request), submissions_visible_to(_user(request)), submission_id))
 
@@ -223,7 +230,7 @@ class ValueFilter(Schema):
     item: str = ""
 
 
-@router.get("/values", response=ValuePage, auth=read_auth, summary="填报数据")
+@router.get("/values", response={200: ValuePage, **errors(401, 422)}, auth=read_auth, summary="填报数据")
 def values(request: HttpRequest, filters: Query[ValueFilter], page: Query[PageIn]) -> dict[str, Any]:
     qs = (
         DataValue.objects.filter(submission__in=submissions_visible_to(_user(request)))
@@ -322,6 +329,12 @@ def _body(request: HttpRequest) -> bytes:
 def _rows(request: HttpRequest) -> list[dict[str, Any]]:
     body = _body(request)
     content_type = request.content_type or ""
+    if content_type not in ("text/csv", "application/json", ""):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"不支持 Content-Type: {content_type[:100]}，请使用 application/json 或 text/csv。",
+        )
     if content_type == "text/csv":
         try:
             text = body.decode("utf-8-sig")
@@ -374,35 +387,51 @@ def _find_submissions(user: User, rows: list[dict[str, Any]], problems: list[dic
 
 
 @router.post(
-    "/values", response={200: WriteResult}, auth=write_auth, summary="批量写入填报数据", openapi_extra=WRITE_BODY
+    "/values",
+    response={200: WriteResult, **errors(400, 401, 403, 409, 413, 415, 422)},
+    auth=write_auth,
+    summary="批量写入填报数据",
+    openapi_extra=WRITE_BODY,
 )
 def write_values(request: HttpRequest) -> Any:
     """All rows are checked first; if any row is wrong nothing is saved and every problem is listed."""
     token: ApiToken = request.auth  # type: ignore[attr-defined]
     body_hash = hashlib.sha256((request.content_type or "").encode() + b"\n" + _body(request)).hexdigest()
     key = request.headers.get("Idempotency-Key", "").strip()[:200]
-    if key:
-        earlier = IdempotentRequest.objects.filter(token=token, key=key).first()
-        if earlier is not None:
-            if earlier.request_hash != body_hash:
-                raise ApiError(
-                    409, "idempotency_key_reused", "这个 Idempotency-Key 已用于另一个请求，请换一个新的密钥。"
-                )
-            return HttpResponse(
-                json.dumps(earlier.response, ensure_ascii=False),
-                status=earlier.status_code,
-                content_type="application/json",
+    earlier = _earlier(token, key) if key else None
+    if earlier is not None:
+        return _replay(earlier, body_hash)
+    rows = _rows(request)
+    if not key:
+        return _json(*_apply(request, _user(request), rows))
+    try:
+        # The answer is stored in the transaction that applies the values: of two requests with the same key
+        # arriving at once, the second fails on the unique key and everything it did is undone.
+        with transaction.atomic():
+            status, answer = _apply(request, _user(request), rows)
+            IdempotentRequest.objects.create(
+                token=token, key=key, request_hash=body_hash, status_code=status, response=answer
             )
-    status, answer = _apply(request, _user(request), _rows(request))
-    if key:
-        try:
-            with transaction.atomic():
-                IdempotentRequest.objects.create(
-                    token=token, key=key, request_hash=body_hash, status_code=status, response=answer
-                )
-        except IntegrityError:
-            pass  # the same key arrived twice at once: the first answer is kept
+    except IntegrityError:
+        earlier = _earlier(token, key)
+        if earlier is None:
+            raise
+        return _replay(earlier, body_hash)
+    return _json(status, answer)
+
+
+def _earlier(token: ApiToken, key: str) -> IdempotentRequest | None:
+    return IdempotentRequest.objects.filter(token=token, key=key).first()
+
+
+def _json(status: int, answer: dict[str, Any]) -> HttpResponse:
     return HttpResponse(json.dumps(answer, ensure_ascii=False), status=status, content_type="application/json")
+
+
+def _replay(earlier: IdempotentRequest, body_hash: str) -> HttpResponse:
+    if earlier.request_hash != body_hash:
+        raise ApiError(409, "idempotency_key_reused", "这个 Idempotency-Key 已用于另一个请求，请换一个新的密钥。")
+    return _json(earlier.status_code, earlier.response)
 
 
 class _Rollback(Exception):
@@ -493,7 +522,7 @@ ACTIONS = ["approve-city", "submit", "approve", "return", "accept"]
 
 @router.post(
     "/submissions/{submission_id}/{action}",
-    response=SubmissionOut,
+    response={200: SubmissionOut, **errors(400, 401, 403, 404, 409, 422)},
     auth=write_auth,
     summary="审核流程操作",
     description="action：approve-city（城市负责人审核）、submit（报送省级；城市负责人可一步完成审核并报送）、"
