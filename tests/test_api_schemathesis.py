@@ -62,7 +62,9 @@ def check(operation: Any, tokens: list[str], mode: GenerationMode) -> None:
         anonymous = case.call()
         assert anonymous.status_code < 500, (operation.label, anonymous.text[:300])
         if needs_token:
-            assert anonymous.status_code == 401, (operation.label, anonymous.status_code)
+            # 401 — unless the parameters themselves were refused first (a NUL character: 400, before any view).
+            refused_first = anonymous.status_code == 400 and anonymous.json().get("code") == "bad_request"
+            assert anonymous.status_code == 401 or refused_first, (operation.label, anonymous.status_code)
 
     run()
 

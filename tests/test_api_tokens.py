@@ -293,3 +293,11 @@ def test_the_same_key_arriving_twice_at_once_applies_once(
     assert len(calls) == 2 and again.status_code == 200 and again.json() == first.json()
     assert hz_m11().version == version
     assert DataValue.objects.get(submission=hz_m11(), item__code="FBB_USERS").number == 9000
+
+
+def test_nul_characters_are_refused_before_any_query(cast: Cast, world: ReportingCycle) -> None:
+    reader = api(command_token("analyst", "read"))
+    response = reader.get("/api/v1/submissions", {"period": "2016\x00M11"})
+    assert response.status_code == 400 and response.json()["code"] == "bad_request"
+    page = cast.client("analyst").get("/analytics/", {"indicator": "A0\x002"})
+    assert page.status_code == 400 and "NUL" in page.content.decode()

@@ -176,7 +176,7 @@ def item_out(item: DataItem) -> dict[str, object]:
     }
 
 
-@router.get("/editions", response=list[EditionOut], auth=None, summary="已发布的指标体系版本")
+@router.get("/editions", response={200: list[EditionOut], **errors()}, auth=None, summary="已发布的指标体系版本")
 def list_editions(request: HttpRequest) -> list[dict[str, object]]:
     return [_edition_out(e) for e in public_editions().select_related("based_on")]
 

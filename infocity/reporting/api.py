@@ -354,7 +354,7 @@ def _rows(request: HttpRequest) -> list[dict[str, Any]]:
 
 def _text(row: dict[str, Any], key: str) -> str:
     value = row.get(key)
-    return "" if value is None else str(value).strip()
+    return "" if value is None else str(value).replace("\x00", "").strip()
 
 
 def _find_submissions(user: User, rows: list[dict[str, Any]], problems: list[dict[str, Any]]) -> dict[int, Submission]:

@@ -36,5 +36,6 @@ class ErrorOut(Schema):
 
 
 def errors(*statuses: int) -> dict[int, Any]:
-    """The documented error answers of an operation, all in the one shape."""
-    return dict.fromkeys(statuses, ErrorOut)
+    """The documented error answers of an operation, all in the one shape. Every operation may answer 400: a request
+    with a NUL character in its parameters is refused before any view (``RejectNulMiddleware``)."""
+    return dict.fromkeys({400, *statuses}, ErrorOut)
