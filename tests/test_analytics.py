@@ -69,6 +69,11 @@ def add_people(cast: Cast) -> None:
 
 @pytest.fixture
 def cycle(cast: Cast, settings: Any) -> ReportingCycle:
+    return cycle_2016(cast, settings)
+
+
+def cycle_2016(cast: Cast, settings: Any) -> ReportingCycle:
+    """The 2016 cycle on 5 December 2016, with a reporter and approvers for every city of PEOPLE."""
     settings.REPORTING_TODAY = "2016-12-05"
     add_people(cast)
     edition = load_edition_file(EDITION_2016)

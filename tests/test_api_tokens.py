@@ -14,16 +14,13 @@ from django.test import Client
 from django.utils import timezone
 
 from infocity.audit.models import Action, AuditEvent
-from infocity.frameworks.loading import EDITION_2016, load_edition_file
-from infocity.organisations.models import Cohort
 from infocity.reporting import api as reporting_api
-from infocity.reporting import services as reporting
 from infocity.reporting.models import DataValue, ReportingCycle, Status, Submission
 from infocity.tokens.models import ApiToken
 from infocity.tokens.services import issue_token, revoke_token
 
 from .conftest import Cast
-from .test_analytics import add_people
+from .test_analytics import cycle_2016
 
 M11 = {"FBB_USERS": "10000", "FBB_20M_USERS": "6200", "FTTH_USERS": "7660", "MOBILE_USERS": "20000",
        "LTE_USERS": "12000"}  # fmt: skip
@@ -31,14 +28,7 @@ M11 = {"FBB_USERS": "10000", "FBB_20M_USERS": "6200", "FTTH_USERS": "7660", "MOB
 
 @pytest.fixture
 def world(cast: Cast, settings: Any) -> ReportingCycle:
-    """The 2016 cycle on 5 December 2016, with a reporter and approvers for every city."""
-    settings.REPORTING_TODAY = "2016-12-05"
-    add_people(cast)
-    edition = load_edition_file(EDITION_2016)
-    return reporting.create_cycle(
-        actor=cast.users["ministry"], name="2016 年度监测", year=2016, edition=edition,
-        cohorts=Cohort.objects.all(), forms=edition.forms.all(),
-    )  # fmt: skip
+    return cycle_2016(cast, settings)
 
 
 def command_token(username: str, scope: str = "write") -> str:

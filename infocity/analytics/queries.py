@@ -281,3 +281,17 @@ def fmt(value: Decimal | float | None, places: int) -> str:
         return ""
     number = value if isinstance(value, Decimal) else Decimal(repr(value))
     return str(number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+CITY_TABLE_HEADER = ["指标代码", "指标", "单位", "报告期", "目标", "本市", "达标情况", "差距", "全国", "进展评估"]
+
+
+def city_table(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """A city's indicator rows as the CSV download and the Excel report write them (same rounding as the page)."""
+    return [
+        [r["indicator"].code, r["indicator"].name_zh, r["indicator"].unit, r["period"].label if r["period"] else "",
+         r["target"], fmt(r["value"], r["indicator"].decimals), r["attainment_label"],
+         fmt(r["gap"], r["indicator"].decimals), fmt(r["national"], r["indicator"].decimals),
+         r["progress"].label if r["progress"] else ""]
+        for r in rows
+    ]  # fmt: skip

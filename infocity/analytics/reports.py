@@ -380,25 +380,7 @@ def render_xlsx(content: Content) -> bytes:
     ]
     sheet("概况", ["项目", "内容"], summary, first=True)
     if content.kind == "city":
-        sheet(
-            "指标达标",
-            ["指标代码", "指标", "单位", "报告期", "目标", "本市", "达标情况", "差距", "全国", "进展评估"],
-            [
-                [
-                    r["indicator"].code,
-                    r["indicator"].name_zh,
-                    r["indicator"].unit,
-                    r["period"].label if r["period"] else "",
-                    r["target"],
-                    fmt(r["value"], r["indicator"].decimals),
-                    r["attainment_label"],
-                    fmt(r["gap"], r["indicator"].decimals),
-                    fmt(r["national"], r["indicator"].decimals),
-                    r["progress"].label if r["progress"] else "",
-                ]
-                for r in content.city_rows
-            ],
-        )
+        sheet("指标达标", queries.CITY_TABLE_HEADER, queries.city_table(content.city_rows))
     else:
         sheet(
             "指标达标",

@@ -345,22 +345,7 @@ def download(request: HttpRequest, table: str) -> HttpResponse:
             selection.area,
         )
         name = f"{city.name}-{selection.period.code}"
-        header = ["指标代码", "指标", "单位", "报告期", "目标", "本市", "达标情况", "差距", "全国", "进展评估"]
-        data = [
-            [
-                r["indicator"].code,
-                r["indicator"].name_zh,
-                r["indicator"].unit,
-                r["period"].label if r["period"] else "",
-                r["target"],
-                fmt(r["value"], r["indicator"].decimals),
-                r["attainment_label"],
-                fmt(r["gap"], r["indicator"].decimals),
-                fmt(r["national"], r["indicator"].decimals),
-                r["progress"].label if r["progress"] else "",
-            ]
-            for r in city_rows
-        ]
+        header, data = queries.CITY_TABLE_HEADER, queries.city_table(city_rows)
     elif table == "trend":
         raw = request.GET.get("city", "")
         city = _city_for(request, parse_id(raw))
