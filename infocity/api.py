@@ -19,6 +19,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from infocity.bulk.api import router as bulk_router
 from infocity.frameworks.api import router as frameworks_router
 from infocity.reporting.api import router as reporting_router
 from infocity.tokens.errors import ApiError
@@ -41,6 +42,7 @@ api = NinjaAPI(
 )
 api.add_router("/", frameworks_router)
 api.add_router("/", reporting_router)
+api.add_router("/", bulk_router)
 
 
 def _error(

@@ -195,6 +195,11 @@ TASKS = {
 BULK_UPLOAD_MAX_BYTES = envint("BULK_UPLOAD_MAX_MB", 10) * 1024 * 1024
 BULK_UPLOAD_MAX_UNCOMPRESSED = envint("BULK_UPLOAD_MAX_UNCOMPRESSED_MB", 200) * 1024 * 1024
 BULK_MAX_ROWS = envint("BULK_MAX_ROWS", 50_000)
+# Work larger than these runs in the task worker with a progress bar; smaller work is done in the request.
+BULK_BACKGROUND_BYTES = envint("BULK_BACKGROUND_KB", 256) * 1024  # uploads checked by the worker
+BULK_BACKGROUND_CHANGES = envint("BULK_BACKGROUND_CHANGES", 2_000)  # imports applied by the worker
+BULK_EXPORT_INLINE_ROWS = envint("BULK_EXPORT_INLINE_ROWS", 20_000)  # Excel exports built in the request
+BULK_TEMP_DIR = os.environ.get("BULK_TEMP_DIR") or None  # parsers need a seekable file; default: the system's
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, BULK_UPLOAD_MAX_BYTES + 1_048_576)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 

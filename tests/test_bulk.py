@@ -62,6 +62,10 @@ def _file(name: str, data: bytes) -> Any:
     return SimpleUploadedFile(name, data)
 
 
+def new_values(checked: Import) -> set[str]:
+    return {c["new"] for e in checked.entries.all() for c in e.changes}
+
+
 def state() -> tuple[int, int, list[tuple[Any, ...]]]:
     return (
         DataValue.objects.count(),
@@ -95,7 +99,7 @@ def test_template_round_trip_with_dry_run_apply_and_idempotent_reupload(cast: Ca
     assert AuditEvent.objects.filter(action=Action.BULK_IMPORT, object_id=str(checked.pk)).exists()
     versions = SubmissionVersion.objects.count()
     again = upload(client, "杭州11月.xlsx", filled)
-    assert again.status == Import.Status.CHECKED and again.plan == []  # nothing to change: idempotent
+    assert again.status == Import.Status.CHECKED and again.change_count == 0  # nothing to change: idempotent
     client.post(f"/bulk/imports/{checked.pk}/apply/")  # a second click on the first one
     assert SubmissionVersion.objects.count() == versions
 
@@ -128,7 +132,7 @@ def test_a_libreoffice_written_file_round_trips(cast: Cast, world: ReportingCycl
         converted = next(out.iterdir()).read_bytes()
         checked = upload(client, f"libreoffice.{target}", converted)
         assert checked.status == Import.Status.CHECKED and checked.change_count == 5, (target, checked.errors)
-        assert {c["new"] for e in checked.plan for c in e["changes"]} == {str(v) for v in NUMBERS.values()}
+        assert new_values(checked) == {str(v) for v in NUMBERS.values()}
 
 
 def test_csv_in_gbk_and_utf8_with_bom(cast: Cast, world: ReportingCycle) -> None:
@@ -318,7 +322,7 @@ def test_merged_cells_and_hidden_sheets(cast: Cast, world: ReportingCycle) -> No
     book.save(buffer)
     checked = upload(client, "merged.xlsx", buffer.getvalue())
     assert checked.status == Import.Status.CHECKED, checked.errors
-    assert {c["new"] for e in checked.plan for c in e["changes"]} == {str(v) for v in NUMBERS.values()}
+    assert new_values(checked) == {str(v) for v in NUMBERS.values()}
 
 
 def test_oversize_files_are_refused(cast: Cast, world: ReportingCycle, settings: Any) -> None:
@@ -340,8 +344,13 @@ def test_scope_of_templates_uploads_and_exports(cast: Cast, world: ReportingCycl
     province = download_template(cast.client("province-zj"), cast.orgs["zhejiang"].pk, period)
     cities = {row[1] for row in load_workbook(io.BytesIO(province))["填报"].iter_rows(min_row=2, values_only=True)}
     assert cities == {"杭州市", "嘉兴市"}
-    # Only a city's own people import its data; a province cannot.
-    assert cast.client("province-zj").post("/bulk/upload/", {"file": _file("a.csv", b"a")}).status_code == 403
+    # A city's own people import its data, and so does its province (for all its cities); no one else.
+    assert cast.client("analyst").post("/bulk/upload/", {"file": _file("a.csv", b"a")}).status_code == 403
+    hz = fill(download_template(cast.client("city-hz"), cast.orgs["hangzhou"].pk, period), NUMBERS)
+    by_province = upload(cast.client("province-zj"), "hz.xlsx", hz)
+    assert by_province.status == Import.Status.CHECKED and by_province.change_count == 5, by_province.errors
+    by_other = upload(cast.client("province-gd"), "hz.xlsx", hz)
+    assert by_other.status == Import.Status.REJECTED and "本省各城市" in by_other.errors[0]["message"]
     checked = upload(
         gz, "hz.xlsx", fill(download_template(cast.client("city-hz"), cast.orgs["hangzhou"].pk, period), NUMBERS)
     )

@@ -5,14 +5,16 @@ installed, so a "billion laughs" file is refused instead of expanded)."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from django.conf import settings
 
@@ -37,48 +39,69 @@ class Cell:
 
 
 @dataclass
-class Table:
-    """The rows of the sheets that have our header row: each row maps a field to its cell."""
+class Source:
+    """An opened upload: its kind, the template's metadata, and its rows as a stream (each row maps a field
+    to its cell). ``done`` tells how far reading has got (0–1), for the progress bar."""
 
     kind: str  # xlsx | xls | ods | csv
-    rows: list[dict[str, Cell]] = field(default_factory=list)
+    rows: Iterator[dict[str, Cell]] = field(default_factory=lambda: iter(()))
     meta: dict[int, int] = field(default_factory=dict)  # submission id → version, from the template's _meta sheet
     skipped_sheets: list[str] = field(default_factory=list)
+    count: int = 0
+    done: Callable[[], float] = lambda: 0.0
 
-
-def read_upload(filename: str, data: bytes) -> Table:
-    limit = settings.BULK_UPLOAD_MAX_BYTES
-    if len(data) > limit:
-        raise UploadRefused(
-            f"文件过大（{len(data) / 1048576:.1f} MB），上限为 {limit / 1048576:.0f} MB。请拆分后分别上传。"
+    def nothing_found(self) -> UploadRefused:
+        if not self.skipped_sheets and not self.meta:
+            return UploadRefused("文件中没有数据。")
+        return UploadRefused(
+            "没有找到表头（区划代码、报告期、填报表、填报项代码、本期数值）。请使用平台下载的填报模板。"
         )
-    if not data.strip():
+
+
+def open_upload(filename: str, path: str) -> Source:
+    """Check the file at ``path`` (named ``filename`` by the user) and open it for reading row by row."""
+    size = Path(path).stat().st_size
+    limit = settings.BULK_UPLOAD_MAX_BYTES
+    if size > limit:
+        raise UploadRefused(f"文件过大（{size / 1048576:.1f} MB），上限为 {limit / 1048576:.0f} MB。请拆分后分别上传。")
+    with Path(path).open("rb") as handle:
+        head = handle.read(65536)
+    if not head.strip() and (size <= len(head) or not _has_content(path)):
         raise UploadRefused("文件是空的。请下载填报模板，填写后再上传。")
     name = filename.lower()
     if name.endswith((".xlsm", ".xltm", ".xlsb", ".xlam")):
         raise UploadRefused("不接受含宏的 Excel 文件（.xlsm 等）。请另存为 .xlsx 后上传。")
     if name.endswith(".csv"):
-        return _read_csv(data)
+        return _read_csv(path, size)
     if name.endswith((".xlsx", ".ods")):
-        _check_zip(data, name)
-        return _read_xlsx(data) if name.endswith(".xlsx") else _read_calamine(data, "ods")
+        _check_zip(path, name)
+        return _read_xlsx(path) if name.endswith(".xlsx") else _read_calamine(path, "ods")
     if name.endswith(".xls"):
-        if not data.startswith(b"\xd0\xcf\x11\xe0"):
+        if not head.startswith(b"\xd0\xcf\x11\xe0"):
             raise UploadRefused("文件内容不是 Excel 97–2003（.xls）格式，请确认文件没有被改过扩展名。")
+        with Path(path).open("rb") as handle:
+            data = handle.read()  # .xls is read whole by its parser anyway; the size limit bounds it
         if b"_\x00V\x00B\x00A\x00_\x00P\x00R\x00O\x00J\x00E\x00C\x00T" in data or b"_VBA_PROJECT" in data:
             raise UploadRefused("不接受含宏的 Excel 文件。请另存为 .xlsx 后上传。")
-        return _read_calamine(data, "xls")
+        return _read_calamine(path, "xls")
     raise UploadRefused("只接受 .xlsx、.xls、.ods 和 .csv 文件。")
 
 
-def _check_zip(data: bytes, name: str) -> None:
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+def _has_content(path: str) -> bool:
+    with Path(path).open("rb") as handle:
+        return any(block.strip() for block in iter(lambda: handle.read(1048576), b""))
+
+
+def _check_zip(path: str, name: str) -> None:
+    if not zipfile.is_zipfile(path):
         raise UploadRefused("文件内容不是有效的 Excel/ODS 文件（可能是改了扩展名的其他文件，或文件已损坏）。")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
             names = {e.filename.lower() for e in entries}
             content_types = archive.read("[Content_Types].xml") if "[content_types].xml" in names else b""
+            if len(content_types) > 1_000_000:
+                raise UploadRefused("文件内部结构异常，已拒绝。")
     except (zipfile.BadZipFile, OSError, KeyError) as error:
         raise UploadRefused(f"文件已损坏，无法打开（{type(error).__name__}）。") from None
     if len(entries) > MAX_ZIP_ENTRIES:
@@ -89,7 +112,7 @@ def _check_zip(data: bytes, name: str) -> None:
     for entry in entries:
         if entry.file_size > 1_000_000 and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
             raise UploadRefused("文件压缩比异常，疑似压缩炸弹，已拒绝。")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+    with zipfile.ZipFile(path) as archive:
         for entry in entries:
             if entry.filename.lower().endswith((".xml", ".rels")):
                 with archive.open(entry) as part:
@@ -106,101 +129,133 @@ def _header_map(values: list[Any]) -> dict[int, str]:
     return {i: HEADERS[str(v).strip()] for i, v in enumerate(values) if v is not None and str(v).strip() in HEADERS}
 
 
-def _collect(
-    table: Table, sheet: str, rows: Iterator[tuple[int, list[Any]]], formulas: dict[tuple[int, int], bool]
-) -> bool:
-    """Add a sheet's rows after its header row; False if the sheet has no header row."""
+def _sheet_rows(
+    source: Source, sheet: str, rows: Iterator[tuple[int, list[Any], list[bool]]], found: list[bool]
+) -> Iterator[dict[str, Cell]]:
+    """A sheet's rows after its header row; ``found`` gets True if the sheet has a header row."""
     header: dict[int, str] | None = None
-    for number, values in rows:
+    for number, values, formulas in rows:
         if header is None:
             candidate = _header_map(values)
             if set(candidate.values()) >= REQUIRED:
                 header = candidate
+                found.append(True)
             elif number > 20:
-                return False
+                return
             continue
         if all(v is None or str(v).strip() == "" for v in values):
             continue
-        if len(table.rows) >= settings.BULK_MAX_ROWS:
+        source.count += 1
+        if source.count > settings.BULK_MAX_ROWS:
             raise UploadRefused(f"行数超过上限（{settings.BULK_MAX_ROWS} 行）。请拆分文件后分别上传。")
-        table.rows.append(
-            {key: Cell(sheet, number, i + 1, values[i] if i < len(values) else None,
-                       formulas.get((number, i + 1), False)) for i, key in header.items()}
-        )  # fmt: skip
-    return header is not None
+        yield {
+            key: Cell(sheet, number, i + 1, values[i] if i < len(values) else None,
+                      i < len(formulas) and formulas[i] and (i >= len(values) or values[i] is None))
+            for i, key in header.items()
+        }  # fmt: skip
 
 
-def _read_xlsx(data: bytes) -> Table:
+def _read_xlsx(path: str) -> Source:
     from defusedxml.common import DefusedXmlException
     from openpyxl import load_workbook
 
-    table = Table("xlsx")
     try:
-        values_book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        formula_book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        values_book = load_workbook(path, read_only=True, data_only=True)
+        formula_book = load_workbook(path, read_only=True, data_only=False)
     except DefusedXmlException:
         raise UploadRefused("文件包含不安全的 XML 内容（实体定义），已拒绝。") from None
     except Exception as error:  # openpyxl raises many kinds on a broken file
         raise UploadRefused(
             f"无法读取这个 Excel 文件（{type(error).__name__}）。请用 Excel 或 WPS 打开后另存为 .xlsx 再上传。"
         ) from None
+    source = Source("xlsx")
+    sheets = []
     try:
         for ws in values_book.worksheets:
             if ws.title == "_meta":
-                for row in ws.iter_rows(min_row=2, values_only=True):
-                    if row and isinstance(row[0], int) and isinstance(row[1], int):
-                        table.meta[row[0]] = row[1]
-                continue
-            if ws.sheet_state != "visible":
-                table.skipped_sheets.append(ws.title)
-                continue
-            if (ws.max_row or 0) > settings.BULK_MAX_ROWS + 100:
+                for row in ws.iter_rows(min_row=2, max_row=10_000, values_only=True):
+                    if row and len(row) >= 2 and isinstance(row[0], int) and isinstance(row[1], int):
+                        source.meta[row[0]] = row[1]
+            elif ws.sheet_state != "visible":
+                source.skipped_sheets.append(ws.title)
+            elif (ws.max_row or 0) > settings.BULK_MAX_ROWS + 100:
                 raise UploadRefused(
                     f"工作表“{ws.title}”有 {ws.max_row} 行，超过上限（{settings.BULK_MAX_ROWS} 行）。请拆分文件。"
                 )
-            formulas: dict[tuple[int, int], bool] = {
-                (int(cell.row or 0), int(cell.column or 0)): True
-                for row in formula_book[ws.title].iter_rows()
-                for cell in row
-                if getattr(cell, "data_type", "") == "f"
-            }
-            rows = ((n, list(r)) for n, r in enumerate(ws.iter_rows(values_only=True), start=1))
-            if not _collect(table, ws.title, rows, formulas):
-                table.skipped_sheets.append(ws.title)
+            else:
+                sheets.append(ws.title)
     except DefusedXmlException:
-        raise UploadRefused("文件包含不安全的 XML 内容（实体定义），已拒绝。") from None
-    finally:
         values_book.close()
         formula_book.close()
-    return _found(table)
+        raise UploadRefused("文件包含不安全的 XML 内容（实体定义），已拒绝。") from None
+    total = sum(values_book[title].max_row or 0 for title in sheets) or 1
+    read = [0]
+    source.done = lambda: min(read[0] / total, 1.0)
+
+    def rows() -> Iterator[dict[str, Cell]]:
+        try:
+            for title in sheets:
+                # The values and the formulas of the same sheet, read side by side (both streamed).
+                pairs = zip(values_book[title].iter_rows(values_only=True), formula_book[title].iter_rows(),
+                            strict=False)  # fmt: skip
+
+                def numbered(pairs: Iterator[tuple[Any, Any]] = pairs) -> Iterator[tuple[int, list[Any], list[bool]]]:
+                    for number, (values, cells) in enumerate(pairs, start=1):
+                        read[0] += 1
+                        yield number, list(values), [getattr(c, "data_type", "") == "f" for c in cells]
+
+                found: list[bool] = []
+                yield from _sheet_rows(source, title, numbered(), found)
+                if not found:
+                    source.skipped_sheets.append(title)
+        except DefusedXmlException:
+            raise UploadRefused("文件包含不安全的 XML 内容（实体定义），已拒绝。") from None
+        finally:
+            values_book.close()
+            formula_book.close()
+
+    source.rows = rows()
+    return source
 
 
-def _read_calamine(data: bytes, kind: str) -> Table:
+def _read_calamine(path: str, kind: str) -> Source:
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-    table = Table(kind)
+    source = Source(kind)
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        book = CalamineWorkbook.from_path(path)
+        sheets = []
         for metadata in book.sheets_metadata:
             name = metadata.name
-            sheet = book.get_sheet_by_name(name)
             if name == "_meta":
-                for row in sheet.to_python()[1:]:
+                for row in book.get_sheet_by_name(name).to_python()[1:]:
                     submission_id, version = (_int(row[0]), _int(row[1])) if len(row) >= 2 else (None, None)
                     if submission_id and version is not None:
-                        table.meta[submission_id] = version
-                continue
-            if metadata.visible != SheetVisibleEnum.Visible:
-                table.skipped_sheets.append(name)
-                continue
-            rows = ((n, list(r)) for n, r in enumerate(sheet.iter_rows(), start=1))
-            if not _collect(table, name, rows, {}):
-                table.skipped_sheets.append(name)
-    except UploadRefused:
-        raise
+                        source.meta[submission_id] = version
+            elif metadata.visible != SheetVisibleEnum.Visible:
+                source.skipped_sheets.append(name)
+            else:
+                sheets.append(name)
     except Exception as error:
         raise UploadRefused(f"无法读取这个文件（{type(error).__name__}）。请另存为 .xlsx 后上传。") from None
-    return _found(table)
+
+    def rows() -> Iterator[dict[str, Cell]]:
+        try:
+            for name in sheets:
+                numbered: Iterator[tuple[int, list[Any], list[bool]]] = (
+                    (n, list(r), []) for n, r in enumerate(book.get_sheet_by_name(name).iter_rows(), start=1)
+                )
+                found: list[bool] = []
+                yield from _sheet_rows(source, name, numbered, found)
+                if not found:
+                    source.skipped_sheets.append(name)
+        except UploadRefused:
+            raise
+        except Exception as error:
+            raise UploadRefused(f"无法读取这个文件（{type(error).__name__}）。请另存为 .xlsx 后上传。") from None
+
+    source.rows = rows()
+    return source
 
 
 def _int(value: Any) -> int | None:
@@ -213,37 +268,70 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _read_csv(data: bytes) -> Table:
-    if b"\x00" in data:
-        raise UploadRefused("CSV 文件中有不可识别的字符（可能是 UTF-16 编码）。请保存为 UTF-8 或 GBK 编码后上传。")
+class _Counting(io.RawIOBase):
+    """A file that counts the bytes read from it (the progress of a CSV being read)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle, self.read_bytes = handle, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.handle.read(len(buffer))
+        buffer[: len(data)] = data
+        self.read_bytes += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
+
+
+def _encoding(path: str) -> str:
+    """UTF-8 (with or without BOM) if the whole file decodes as UTF-8, else GB18030 (a superset of GBK)."""
     for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            text = data.decode(encoding)
-            break
+            with Path(path).open("rb") as handle:
+                for block in iter(lambda: handle.read(1048576), b""):
+                    if b"\x00" in block:
+                        raise UploadRefused(
+                            "CSV 文件中有不可识别的字符（可能是 UTF-16 编码）。请保存为 UTF-8 或 GBK 编码后上传。"
+                        )
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            return encoding
         except UnicodeDecodeError:
             continue
-    else:
-        raise UploadRefused("无法识别 CSV 文件的编码。请保存为 UTF-8 或 GBK 编码后上传。")
-    table = Table("csv")
-    rows = ((n, list(r)) for n, r in enumerate(csv.reader(io.StringIO(text)), start=1))
-    if not _collect(table, "CSV", rows, {}):
-        table.skipped_sheets.append("CSV")
-    return _found(table)
+    raise UploadRefused("无法识别 CSV 文件的编码。请保存为 UTF-8 或 GBK 编码后上传。")
 
 
-def _found(table: Table) -> Table:
-    if not table.rows and not any(True for _ in table.skipped_sheets if _ != "_meta") and not table.meta:
-        raise UploadRefused("文件中没有数据。")
-    if not table.rows:
-        raise UploadRefused(
-            "没有找到表头（区划代码、报告期、填报表、填报项代码、本期数值）。请使用平台下载的填报模板。"
-        )
-    return table
+def _read_csv(path: str, size: int) -> Source:
+    encoding = _encoding(path)
+    source = Source("csv")
+    counting = _Counting(Path(path).open("rb"))  # noqa: SIM115 — closed by the generator below
+    source.done = lambda: counting.read_bytes / max(size, 1)
+
+    def rows() -> Iterator[dict[str, Cell]]:
+        with io.TextIOWrapper(io.BufferedReader(counting), encoding=encoding, newline="") as text:
+            numbered: Iterator[tuple[int, list[Any], list[bool]]] = (
+                (n, r, []) for n, r in enumerate(csv.reader(text), start=1)
+            )
+            found: list[bool] = []
+            yield from _sheet_rows(source, "CSV", numbered, found)
+            if not found:
+                source.skipped_sheets.append("CSV")
+
+    source.rows = rows()
+    return source
 
 
 def cell_text(cell: Cell) -> str:
     """A cell as the text a clerk would have typed (numbers without a spurious ".0")."""
     value = cell.value
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -1,42 +1,48 @@
-"""Bulk import (批量导入): check an uploaded file (a dry run that lists every change and every problem), then
-apply exactly what was checked — all or nothing, through the reporting services like web entry."""
+"""Bulk import (批量导入): check an uploaded file — a dry run that lists every change and every problem — then
+apply exactly what was checked, all or nothing, through the reporting services like web entry.
+
+The file is read as a stream and never held whole: rows are grouped per submission into ``ImportEntry`` rows
+(flushed every few thousand values), each batch of entries is checked against the edition's rules with a few
+set-based queries, and applying writes batches of drafts with :func:`reporting.fill_drafts` in one transaction.
+Files above ``BULK_BACKGROUND_BYTES`` are checked, and imports above ``BULK_BACKGROUND_CHANGES`` applied, by
+the task worker while the page shows a progress bar."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django_tasks import task
 
 from infocity.accounts.models import Role, User
 from infocity.audit.models import Action
 from infocity.audit.services import record
 from infocity.frameworks.models import DataItem
 from infocity.reporting import services as reporting
-from infocity.reporting.models import Status, Submission
+from infocity.reporting.models import DataValue, Status, Submission
 from infocity.reporting.scoping import submissions_visible_to
-from infocity.reporting.validation import ParseError, parse_value
+from infocity.reporting.validation import CheckResult, check_values
 
-from .models import Import
-from .reading import Cell, UploadRefused, cell_text, read_upload
+from .models import Blob, Import, ImportEntry
+from .reading import Cell, UploadRefused, cell_text, open_upload
 
-IMPORT_ROLES = frozenset({Role.CITY_REPORTER, Role.CITY_APPROVER})
+logger = logging.getLogger(__name__)
+
+IMPORT_ROLES = frozenset({Role.CITY_REPORTER, Role.CITY_APPROVER, Role.PROVINCE_REVIEWER})
+MAX_STORED_PROBLEMS = 1000
+FLUSH_VALUES = 20_000  # values held in memory before they are written to ImportEntry rows
+BATCH = 500  # submissions checked or applied per round of queries
 
 
 class ImportError_(ValueError):
     """The checked import can no longer be applied as checked."""
-
-
-@dataclass
-class _Entry:
-    submission: Submission
-    items: dict[str, DataItem]
-    values: dict[str, tuple[str, Cell]]
-    explanations: dict[str, str]
 
 
 def _problem(cell: Cell | None, message: str, item: str = "") -> dict[str, Any]:
@@ -45,149 +51,403 @@ def _problem(cell: Cell | None, message: str, item: str = "") -> dict[str, Any]:
     return {"sheet": cell.sheet, "row": cell.row, "column": cell.column, "item": item, "message": message}
 
 
-def check_upload(*, actor: User, filename: str, data: bytes, request: HttpRequest | None = None) -> Import:
-    """Read and check the file; store it with its plan (what would change) or its problems. Nothing else changes."""
+def _stored_problem(position: list[Any], message: str, item: str) -> dict[str, Any]:
+    _text, sheet, row, column = position
+    return {"sheet": sheet, "row": row, "column": column, "item": item, "message": message}
+
+
+# --- upload and check ----------------------------------------------------------------------------
+
+
+def check_upload(*, actor: User, filename: str, file: Any, request: HttpRequest | None = None) -> Import:
+    """Store the uploaded file and check it: in this request when it is small, else by the task worker (the
+    import page follows its progress). ``file`` is an uploaded file or any binary file object."""
     if actor.role not in IMPORT_ROLES:
-        raise PermissionDenied("只有城市填报员和城市负责人可以导入本市的数据。")
-    digest = hashlib.sha256(data).hexdigest()
-    kind = ""
-    problems: list[dict[str, Any]] = []
-    plan: list[dict[str, Any]] = []
-    try:
-        table = read_upload(filename, data)
-        kind = table.kind
-    except UploadRefused as refused:
-        problems.append(_problem(None, str(refused)))
-    else:
-        plan, problems = _plan(actor, table.rows)
+        raise PermissionDenied("只有城市填报员、城市负责人和省级审核员可以导入数据。")
     with transaction.atomic():
+        blob = Blob.store(filename, file)
         upload = Import.objects.create(
-            uploaded_by=actor, filename=filename[:200], sha256=digest, content=data, kind=kind,
-            status=Import.Status.REJECTED if problems else Import.Status.CHECKED, plan=plan, errors=problems,
-        )  # fmt: skip
-        record(Action.BULK_CHECK, actor=actor, request=request, target=upload,
-               detail={"file": filename[:200], "sha256": digest, "changes": upload.change_count,
-                       "problems": len(problems)})  # fmt: skip
+            uploaded_by=actor, filename=filename[:200], sha256=blob.sha256, file=blob, stage="排队等待检查"
+        )
+        background = blob.size > settings.BULK_BACKGROUND_BYTES
+        if background:
+            check_import_task.enqueue(upload.pk)  # the task row commits with the upload
+    if not background:
+        run_check(upload.pk, request=request)
+    upload.refresh_from_db()
     return upload
 
 
-def _plan(actor: User, rows: list[dict[str, Cell]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    problems: list[dict[str, Any]] = []
-    visible = submissions_visible_to(actor).select_related("period__cycle__edition", "form", "city")
-    entries: dict[tuple[str, str, str], _Entry | None] = {}
-    for row in rows:
-        key = (cell_text(row["city"]), cell_text(row["period"]), cell_text(row["form"]))
-        if key not in entries:
-            submission = visible.filter(city__division_id=key[0], period__code=key[1], form__code=key[2]).first()
-            if submission is None or submission.city_id != actor.organisation_id:
-                entries[key] = None
-            else:
-                items = {item.code: item for item in reporting.form_items(submission)}
-                entries[key] = _Entry(submission, items, {}, {})
-        entry = entries[key]
-        if entry is None:
-            problems.append(
-                _problem(row["city"], f"找不到可由您填写的报送：{key[0]} {key[1]} {key[2]}（只能导入本市的数据）。")
+@task()
+def check_import_task(import_id: int) -> None:
+    run_check(import_id)
+
+
+def run_check(import_id: int, request: HttpRequest | None = None) -> None:
+    """Check a queued upload. Only ``ImportEntry`` rows and the upload's own progress are written."""
+    claimed = Import.objects.filter(pk=import_id, status=Import.Status.QUEUED).update(
+        status=Import.Status.CHECKING, stage="正在读取文件", progress=0
+    )
+    if not claimed:
+        return  # already checked (a task delivered twice)
+    upload = Import.objects.select_related("uploaded_by", "file").get(pk=import_id)
+    checker = _Checker(upload)
+    try:
+        with upload.file.as_file() as path:
+            try:
+                source = open_upload(upload.filename, path)
+                Import.objects.filter(pk=import_id).update(kind=source.kind)
+                checker.read(source)
+                checker.check()
+            except UploadRefused as refused:
+                checker.refuse(str(refused))
+    except Exception as error:  # a bug, or the database went away: the upload says so, nothing was changed
+        logger.exception("import %s could not be checked", import_id)
+        ImportEntry.objects.filter(upload_id=import_id).delete()
+        Import.objects.filter(pk=import_id).update(
+            status=Import.Status.FAILED,
+            stage="检查未完成",
+            failure=f"检查时出错（{type(error).__name__}）。请稍后重新上传；如再次出错，请联系系统管理员。",
+        )
+        return
+    checker.finish(request)
+
+
+@dataclass
+class _Group:
+    values: dict[str, list[Any]] = field(default_factory=dict)  # code → [text, sheet, row, column]
+    explanations: dict[str, str] = field(default_factory=dict)
+
+
+class _Checker:
+    def __init__(self, upload: Import) -> None:
+        self.upload = upload
+        self.actor = upload.uploaded_by
+        self.problems: list[dict[str, Any]] = []
+        self.problem_count = 0
+        self.rows = 0
+        self.slots: dict[tuple[str, str], dict[str, int]] = {}  # (period, form) → city code → submission id
+        self.forms: dict[int, int] = {}  # submission id → form id
+        self.form_items: dict[int, dict[str, DataItem]] = {}  # form id → its items by code
+        self.pending: dict[int, _Group] = {}
+        self.pending_values = 0
+        self.flushed: set[int] = set()
+        self.refused = False
+
+    def items(self, submission_id: int) -> dict[str, DataItem]:
+        return self.form_items[self.forms[submission_id]]
+
+    def add(self, problem: dict[str, Any]) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_STORED_PROBLEMS:
+            self.problems.append(problem)
+
+    def refuse(self, message: str) -> None:
+        ImportEntry.objects.filter(upload=self.upload).delete()
+        self.problems, self.problem_count, self.refused = [], 0, True
+        self.add(_problem(None, message))
+
+    def progress(self, value: float, stage: str) -> None:
+        Import.objects.filter(pk=self.upload.pk).update(progress=int(value), stage=stage[:200], rows=self.rows)
+
+    # reading: stream the rows, group them per submission ------------------------------------------
+
+    def _submission(self, city: str, period: str, form: str) -> int | None:
+        key = (period, form)
+        if key not in self.slots:
+            visible = submissions_visible_to(self.actor).filter(period__code=period, form__code=form)
+            if self.actor.role != Role.PROVINCE_REVIEWER:
+                visible = visible.filter(city_id=self.actor.organisation_id)
+            found: dict[str, int] = {}
+            for pk, code, form_id in visible.order_by("-pk").values_list("pk", "city__division_id", "form_id"):
+                found[code] = pk
+                self.forms[pk] = form_id
+                if form_id not in self.form_items:
+                    self.form_items[form_id] = {item.code: item for item in _items_of_form(form_id)}
+            self.slots[key] = found
+        return self.slots[key].get(city)
+
+    def read(self, source: Any) -> None:
+        last = 0
+        for row in source.rows:
+            self.rows += 1
+            self._row(row)
+            if self.pending_values >= FLUSH_VALUES:
+                self.flush()
+            if self.rows - last >= 5000:
+                last = self.rows
+                self.progress(50 * source.done(), f"正在读取文件：已读 {self.rows} 行")
+        if not self.rows:
+            raise source.nothing_found()
+        self.flush()
+
+    def _row(self, row: dict[str, Cell]) -> None:
+        city, period, form = (cell_text(row[k]) for k in ("city", "period", "form"))
+        pk = self._submission(city, period, form)
+        if pk is None:
+            scope = "本省各城市" if self.actor.role == Role.PROVINCE_REVIEWER else "本市"
+            self.add(
+                _problem(row["city"], f"找不到可由您填写的报送：{city} {period} {form}（只能导入{scope}的数据）。")
             )
-            continue
+            return
         code = cell_text(row["item"])
-        item = entry.items.get(code)
+        item = self.items(pk).get(code)
         if item is None:
-            problems.append(_problem(row["item"], f"填报项代码“{code}”不在{entry.submission.form.name_zh}中。", code))
-            continue
+            self.add(_problem(row["item"], f"填报项代码“{code}”不在填报表 {form} 中。", code))
+            return
         cell = row["value"]
         if cell.formula_without_value:
-            problems.append(
-                _problem(
-                    cell, f"{item.name_zh}：单元格是公式但没有计算结果。请在 Excel/WPS 中打开并保存后再上传。", code
-                )
-            )
-            continue
+            message = f"{item.name_zh}：单元格是公式但没有计算结果。请在 Excel/WPS 中打开并保存后再上传。"
+            self.add(_problem(cell, message, code))
+            return
         try:
-            text = cell_text(cell)
-            if text:
-                parse_value(item, text)
-        except (ParseError, ValueError) as error:
-            problems.append(_problem(cell, f"{item.name_zh}：{error}", code))
-            continue
-        if code in entry.values:
-            problems.append(_problem(cell, f"{item.name_zh}在文件中出现了不止一次。", code))
-            continue
+            text = cell_text(cell)  # the type and bounds are checked with the edition's rules, per submission
+        except ValueError as error:
+            self.add(_problem(cell, f"{item.name_zh}：{error}", code))
+            return
+        group = self.pending.setdefault(pk, _Group())
+        if code in group.values:
+            self.add(_problem(cell, f"{item.name_zh}在文件中出现了不止一次。", code))
+            return
         if text:
-            entry.values[code] = (text, cell)
+            group.values[code] = [text, cell.sheet, cell.row, cell.column]
+            self.pending_values += 1
         explanation = row.get("explanation")
         if explanation is not None and cell_text(explanation):
-            entry.explanations[code] = cell_text(explanation)
-    plan: list[dict[str, Any]] = []
-    for entry in entries.values():
-        if entry is None or not (entry.values or entry.explanations):
-            continue
-        problems += _check_entry(entry)
-        plan.append(_changes(entry))
-    return [p for p in plan if p["changes"]], problems
+            group.explanations[code] = cell_text(explanation)
+
+    def flush(self) -> None:
+        """Write the groups read so far; a submission met again later is merged into its entry."""
+        new = []
+        for pk, group in self.pending.items():
+            if pk in self.flushed:
+                entry = ImportEntry.objects.get(upload=self.upload, submission_id=pk)
+                for code, position in group.values.items():
+                    if code in entry.values:
+                        self.add(_stored_problem(position, f"{self.items(pk)[code].name_zh}在文件中出现了不止一次。",
+                                                 code))  # fmt: skip
+                entry.values = {**group.values, **entry.values}
+                entry.explanations = {**group.explanations, **entry.explanations}
+                entry.save(update_fields=["values", "explanations"])
+            elif group.values or group.explanations:
+                new.append(ImportEntry(upload=self.upload, submission_id=pk, values=group.values,
+                                       explanations=group.explanations))  # fmt: skip
+                self.flushed.add(pk)
+        ImportEntry.objects.bulk_create(new, batch_size=BATCH)
+        self.pending, self.pending_values = {}, 0
+
+    # checking: the edition's rules on the values as they would be after the import ------------------
+
+    def check(self) -> None:
+        ids = list(ImportEntry.objects.filter(upload=self.upload).order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(ids), BATCH):
+            self._check_batch(ids[start : start + BATCH])
+            self.progress(50 + 50 * (start + BATCH) / max(len(ids), 1), f"正在检查：{min(start + BATCH, len(ids))}"
+                          f" / {len(ids)} 份报送")  # fmt: skip
+
+    def _check_batch(self, ids: list[int]) -> None:
+        entries = list(ImportEntry.objects.filter(pk__in=ids).order_by("pk"))
+        submissions = Submission.objects.select_related("period__cycle__edition", "form", "city").in_bulk(
+            [e.submission_id for e in entries]
+        )
+        current = _current_values([e.submission_id for e in entries])
+        previous = reporting.previous_values_many(list(submissions.values()))
+        for entry in entries:
+            submission = submissions[entry.submission_id]
+            values, explanations = current.get(submission.pk, ({}, {}))
+            merged = {code: value or "" for code, value in values.items()} | {c: v[0] for c, v in entry.values.items()}
+            compiled = reporting.compiled_edition(submission.period.cycle.edition)
+            label, before = previous[submission.pk]
+            check = check_values(compiled, reporting.form_items(submission), merged, before, previous_label=label)
+            entry.version = submission.version
+            entry.changes = self._changes(submission, entry, check.values, values, explanations)
+            entry.change_count = len(entry.changes)
+            for problem in self._problems(submission, entry, check, explanations):
+                self.add(problem)
+        # Written back in one upsert per batch (Django's bulk_update builds a CASE per row: far slower).
+        ImportEntry.objects.bulk_create(
+            entries,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["upload", "submission"],
+            update_fields=["version", "changes", "change_count"],
+        )
+
+    def _problems(
+        self, submission: Submission, entry: ImportEntry, check: CheckResult, explanations: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        first = next(iter(entry.values.values()), None) or [None, "", None, None]
+        if submission.status != Status.DRAFT:
+            return [
+                _stored_problem(first, f"{submission}当前状态为“{submission.get_status_display()}”，不能修改。", "")
+            ]
+        try:
+            reporting.check_open(submission)
+        except reporting.WorkflowError as closed:
+            return [_stored_problem(first, f"{submission}：{' '.join(closed.messages)}", "")]
+        problems = []
+        for code in sorted({c["item"] for c in entry.changes}):
+            if not submission.item_editable(code):
+                position = entry.values.get(code, first)
+                name = self.items(submission.pk)[code].name_zh
+                problems.append(_stored_problem(position, f"{name}已受理锁定，不能修改；如需更正，请申请解锁。", code))
+        notes = explanations | entry.explanations
+        for message in check.messages:
+            if message.code not in entry.values:
+                continue
+            position = entry.values[message.code]
+            if message.severity == "error":
+                problems.append(_stored_problem(position, message.text, message.code))
+            elif not notes.get(message.code, "").strip():
+                problems.append(_stored_problem(position, f"{message.text}（请在“说明”列填写说明）", message.code))
+        return problems
+
+    def _changes(
+        self,
+        submission: Submission,
+        entry: ImportEntry,
+        typed: dict[str, Any],
+        current: dict[str, str | None],
+        explanations: dict[str, str],
+    ) -> list[dict[str, Any]]:
+        """Old → new for every value or explanation the file changes (``typed``: the checked values)."""
+        items = self.items(submission.pk)
+        changes = []
+        for code in entry.values:
+            item = items[code]
+            new = reporting.canonical(item, typed.get(code))
+            note = entry.explanations.get(code, explanations.get(code, ""))
+            if new != current.get(code) or note != explanations.get(code, ""):
+                changes.append({"item": code, "name": item.name_zh, "old": current.get(code), "new": new,
+                                "explanation": entry.explanations.get(code, "")})  # fmt: skip
+        for code, note in entry.explanations.items():
+            if code not in entry.values and note != explanations.get(code, ""):
+                changes.append({"item": code, "name": items[code].name_zh, "old": current.get(code),
+                                "new": current.get(code), "explanation": note})  # fmt: skip
+        return changes
+
+    def finish(self, request: HttpRequest | None) -> None:
+        entries = ImportEntry.objects.filter(upload=self.upload)
+        if self.problem_count and not self.refused:
+            self.problems.sort(key=lambda p: (p["sheet"] or "", p["row"] or 0, p["column"] or 0))
+        with transaction.atomic():
+            changed = entries.filter(change_count__gt=0)
+            changes = sum(changed.values_list("change_count", flat=True))
+            upload = Import.objects.select_for_update().get(pk=self.upload.pk)
+            upload.status = Import.Status.REJECTED if self.problem_count else Import.Status.CHECKED
+            upload.progress, upload.stage, upload.rows = 100, "检查完成", self.rows
+            upload.errors, upload.error_count = self.problems, self.problem_count
+            upload.change_count, upload.submission_count = changes, changed.count()
+            upload.save()
+            record(Action.BULK_CHECK, actor=self.actor, request=request, target=upload,
+                   detail={"file": upload.filename, "sha256": upload.sha256, "rows": self.rows, "changes": changes,
+                           "problems": self.problem_count})  # fmt: skip
 
 
-def _check_entry(entry: _Entry) -> list[dict[str, Any]]:
-    """The edition's rules on the values as they would be after the import (errors, and warnings without a note)."""
-    submission = entry.submission
-    first = next(iter(entry.values.values()), (None, None))[1]
-    if submission.status != Status.DRAFT:
-        return [_problem(first, f"{submission}当前状态为“{submission.get_status_display()}”，不能修改。")]
-    current, explanations = reporting.current_values(submission)
-    merged = {code: value or "" for code, value in current.items()} | {c: v for c, (v, _) in entry.values.items()}
-    notes = explanations | entry.explanations
-    check, _previous = reporting.check_submission(submission, merged)
-    problems = []
-    for message in check.messages:
-        if message.code not in entry.values:
-            continue
-        cell = entry.values[message.code][1]
-        if message.severity == "error":
-            problems.append(_problem(cell, message.text, message.code))
-        elif not notes.get(message.code, "").strip():
-            problems.append(_problem(cell, f"{message.text}（请在“说明”列填写说明）", message.code))
-    return problems
+_items_by_form: dict[int, list[DataItem]] = {}
 
 
-def _changes(entry: _Entry) -> dict[str, Any]:
-    current, explanations = reporting.current_values(entry.submission)
-    changes = []
-    for code, (text, _cell) in entry.values.items():
-        item = entry.items[code]
-        new = reporting.canonical(item, parse_value(item, text))
-        if new != current.get(code) or entry.explanations.get(code, explanations.get(code, "")) != explanations.get(
-            code, ""
-        ):
-            changes.append({"item": code, "name": item.name_zh, "old": current.get(code), "new": new,
-                            "explanation": entry.explanations.get(code, "")})  # fmt: skip
-    for code, note in entry.explanations.items():
-        if code not in entry.values and note != explanations.get(code, ""):
-            changes.append({"item": code, "name": entry.items[code].name_zh, "old": current.get(code),
-                            "new": current.get(code), "explanation": note})  # fmt: skip
-    return {"submission": entry.submission.pk, "label": str(entry.submission), "version": entry.submission.version,
-            "changes": changes}  # fmt: skip
+def _items_of_form(form_id: int) -> list[DataItem]:
+    if form_id not in _items_by_form:
+        _items_by_form[form_id] = list(DataItem.objects.filter(form_id=form_id).select_related("area"))
+    return _items_by_form[form_id]
+
+
+def _current_values(ids: list[int]) -> dict[int, tuple[dict[str, str | None], dict[str, str]]]:
+    """:func:`reporting.current_values` for many submissions in one query."""
+    answer: dict[int, tuple[dict[str, str | None], dict[str, str]]] = {pk: ({}, {}) for pk in ids}
+    rows = DataValue.objects.filter(submission_id__in=ids).values_list(
+        "submission_id", "item__code", "item__value_type", "number", "text", "explanation"
+    )
+    for pk, code, value_type, number, text, explanation in rows:
+        values, explanations = answer[pk]
+        if number is not None:
+            is_bool = value_type == DataItem.Type.BOOLEAN
+            values[code] = ("是" if number else "否") if is_bool else format(number.normalize(), "f")
+        elif text:
+            values[code] = text
+        if explanation:
+            explanations[code] = explanation
+    return answer
+
+
+def planned_changes(upload: Import, limit: int = 500) -> Iterator[dict[str, Any]]:
+    """The dry run's changes, submission by submission (the first ``limit``), for the page."""
+    shown = 0
+    entries = upload.entries.filter(change_count__gt=0).select_related(
+        "submission__city", "submission__form", "submission__period"
+    )
+    for entry in entries.order_by("pk"):
+        for number, change in enumerate(entry.changes):
+            if shown >= limit:
+                return
+            shown += 1
+            yield {**change, "label": str(entry.submission) if number == 0 else ""}
+
+
+# --- apply ---------------------------------------------------------------------------------------
 
 
 def apply_import(*, actor: User, upload: Import, request: HttpRequest | None = None) -> Import:
-    """Apply the checked plan in one transaction; if any submission changed since the check, nothing is applied."""
+    """Apply the checked import: large ones are handed to the task worker (the page shows the progress)."""
     with transaction.atomic():
         locked = Import.objects.select_for_update().get(pk=upload.pk)
         if locked.uploaded_by_id != actor.pk:
             raise PermissionDenied("只能导入自己上传的文件。")
-        if locked.status == Import.Status.APPLIED:
-            return locked  # a second click: already done
+        if locked.status in {Import.Status.APPLIED, Import.Status.APPLYING}:
+            return locked  # a second click: already done, or being done
         if locked.status != Import.Status.CHECKED:
-            raise ImportError_("这个文件有错误，不能导入。请修改后重新上传。")
-        for entry in locked.plan:
-            submission = Submission.objects.select_for_update().get(pk=entry["submission"])
-            if submission.version != entry["version"]:
-                raise ImportError_(f"{entry['label']}在检查之后已被修改，请重新上传文件检查。")
-            raw = {c["item"]: c["new"] or "" for c in entry["changes"] if c["new"] is not None}
-            notes = {c["item"]: c["explanation"] for c in entry["changes"] if c["explanation"]}
-            reporting.save_draft(actor=actor, submission=submission, raw=raw, explanations=notes,
-                                 base_version=submission.version, request=request)  # fmt: skip
-        locked.status, locked.applied_at = Import.Status.APPLIED, timezone.now()
-        locked.save(update_fields=["status", "applied_at"])
-        record(Action.BULK_IMPORT, actor=actor, request=request, target=locked,
-               detail={"file": locked.filename, "sha256": locked.sha256, "changes": locked.change_count})  # fmt: skip
-    return locked
+            raise ImportError_("这个文件有错误或尚未检查完，不能导入。请修改后重新上传。")
+        if locked.change_count > settings.BULK_BACKGROUND_CHANGES:
+            locked.status, locked.stage, locked.progress = Import.Status.APPLYING, "排队等待导入", 0
+            locked.save(update_fields=["status", "stage", "progress"])
+            apply_import_task.enqueue(locked.pk)
+            return locked
+    run_apply(upload.pk, request=request, inline=True)
+    return Import.objects.get(pk=upload.pk)
+
+
+@task()
+def apply_import_task(import_id: int) -> None:
+    run_apply(import_id)
+
+
+def run_apply(import_id: int, request: HttpRequest | None = None, inline: bool = False) -> None:
+    """Write every planned change in one transaction: if any submission changed since the check, or any rule
+    of the reporting services refuses, nothing at all is written and the upload says why."""
+    try:
+        with transaction.atomic():
+            upload = Import.objects.select_for_update().select_related("uploaded_by").get(pk=import_id)
+            if upload.status not in {Import.Status.CHECKED, Import.Status.APPLYING}:
+                return
+            entries = upload.entries.filter(change_count__gt=0).order_by("pk")
+            ids = list(entries.values_list("pk", flat=True))
+            for start in range(0, len(ids), BATCH):
+                fills = []
+                for entry in ImportEntry.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk"):
+                    values = {c["item"]: c["new"] for c in entry.changes if c["new"] is not None}
+                    notes = {c["item"]: c["explanation"] for c in entry.changes if c["explanation"]}
+                    fills.append(reporting.DraftFill(entry.submission_id, entry.version, values, notes))
+                reporting.fill_drafts(actor=upload.uploaded_by, fills=fills, request=request, via=f"import:{upload.pk}")
+            upload.status, upload.applied_at = Import.Status.APPLIED, timezone.now()
+            upload.progress, upload.stage, upload.failure = 100, "导入完成", ""
+            upload.save(update_fields=["status", "applied_at", "progress", "stage", "failure"])
+            record(Action.BULK_IMPORT, actor=upload.uploaded_by, request=request, target=upload,
+                   detail={"file": upload.filename, "sha256": upload.sha256, "changes": upload.change_count,
+                           "submissions": upload.submission_count})  # fmt: skip
+    except (reporting.WorkflowError, PermissionDenied) as refused:
+        message = " ".join(getattr(refused, "messages", [str(refused)]))
+        if inline:
+            raise ImportError_(message) from None
+        Import.objects.filter(pk=import_id).update(
+            status=Import.Status.FAILED, stage="未导入", failure=f"{message}（没有写入任何数据。）"
+        )
+    except Exception as error:
+        logger.exception("import %s could not be applied", import_id)
+        if inline:
+            raise
+        Import.objects.filter(pk=import_id).update(
+            status=Import.Status.FAILED,
+            stage="未导入",
+            failure=f"导入时出错（{type(error).__name__}），没有写入任何数据。请稍后重试；如再次出错，请联系系统管理员。",
+        )

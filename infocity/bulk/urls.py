@@ -12,4 +12,6 @@ urlpatterns = [
     path("imports/<int:pk>/apply/", views.apply, name="apply"),
     path("imports/<int:pk>/marked.xlsx", views.marked, name="marked"),
     path("export.csv", views.export, name="export"),
+    path("exports/<int:pk>/", views.export_detail, name="export_detail"),
+    path("exports/<int:pk>/file", views.export_file, name="export_file"),
 ]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-from typing import Any
+import tempfile
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -23,12 +23,12 @@ from infocity.audit.services import record
 from infocity.organisations.models import OrganisationKind
 from infocity.organisations.scoping import organisations_visible_to
 from infocity.reporting import services as reporting
-from infocity.reporting.models import DataValue, Period
+from infocity.reporting.models import Period, Status
 from infocity.reporting.scoping import cycles_visible_to, submissions_visible_to
 from infocity.scoping import get_visible_or_404, parse_id
 
-from . import services, workbooks
-from .models import Import
+from . import exports, services, workbooks
+from .models import Export, Import
 
 ROLES = (Role.MINISTRY, Role.ANALYST, Role.PROVINCE_REVIEWER, Role.CITY_REPORTER, Role.CITY_APPROVER)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -47,6 +47,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "bulk/index.html", {
         "periods": periods, "places": places.order_by("path"), "can_import": user.role in services.IMPORT_ROLES,
         "imports": Import.objects.filter(uploaded_by=user)[:20],
+        "exports": Export.objects.filter(requested_by=user)[:10], "statuses": Status.choices,
     })  # fmt: skip
 
 
@@ -79,7 +80,10 @@ def template(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@role_required(Role.CITY_REPORTER, Role.CITY_APPROVER)
+IMPORTERS = tuple(services.IMPORT_ROLES)
+
+
+@role_required(*IMPORTERS)
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
     file = request.FILES.get("file")
@@ -89,8 +93,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     if file.size and file.size > settings.BULK_UPLOAD_MAX_BYTES:
         messages.error(request, _("文件过大，请拆分后分别上传。"))
         return redirect("bulk:index")
-    checked = services.check_upload(actor=_user(request), filename=file.name or "upload", data=file.read(),
-                                    request=request)  # fmt: skip
+    checked = services.check_upload(actor=_user(request), filename=file.name or "upload", file=file, request=request)
     return redirect("bulk:import", pk=checked.pk)
 
 
@@ -98,79 +101,80 @@ def _mine(request: HttpRequest, pk: int) -> Import:
     return get_visible_or_404(request.user, Import.objects.filter(uploaded_by=_user(request)), pk)
 
 
-@role_required(Role.CITY_REPORTER, Role.CITY_APPROVER)
+@role_required(*IMPORTERS)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     checked = _mine(request, pk)
-    return render(request, "bulk/import.html", {"upload": checked})
+    template = "bulk/_import_status.html" if request.headers.get("HX-Request") else "bulk/import.html"
+    return render(request, template, {"upload": checked, "changes": list(services.planned_changes(checked))})
 
 
-@role_required(Role.CITY_REPORTER, Role.CITY_APPROVER)
+@role_required(*IMPORTERS)
 @require_POST
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
     checked = _mine(request, pk)
     try:
-        services.apply_import(actor=_user(request), upload=checked, request=request)
+        done = services.apply_import(actor=_user(request), upload=checked, request=request)
     except (services.ImportError_, reporting.WorkflowError, PermissionDenied) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     else:
-        messages.success(request, _("已导入 %(n)s 项修改。") % {"n": checked.change_count})
+        if done.status == Import.Status.APPLIED:
+            messages.success(request, _("已导入 %(n)s 项修改。") % {"n": done.change_count})
     return redirect("bulk:import", pk=checked.pk)
 
 
-@role_required(Role.CITY_REPORTER, Role.CITY_APPROVER)
+@role_required(*IMPORTERS)
 def marked(request: HttpRequest, pk: int) -> HttpResponse:
     checked = _mine(request, pk)
     if not checked.errors or not checked.kind:
         raise Http404
-    content = workbooks.marked(bytes(checked.content), checked.kind, checked.errors)
+    content = workbooks.marked(checked.file.read(), checked.kind, checked.errors)
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = content_disposition_header(True, f"错误标注-{checked.pk}.xlsx") or "attachment"
     return response
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+@role_required(*ROLES)
+def export(request: HttpRequest) -> HttpResponseBase:
+    """All visible data values matching the filters: CSV streamed row by row; Excel written in the request when
+    small, else built by the task worker (the export page shows its progress)."""
+    user = _user(request)
+    filters = exports.clean_filters(request.GET)
+    values = exports.values_for(user, filters)
+    fmt = request.GET.get("format", "csv")
+    if fmt == "xlsx":
+        total = values.count()
+        if total > settings.BULK_EXPORT_INLINE_ROWS:
+            job = exports.request_export(actor=user, filters=filters, fmt="xlsx", request=request)
+            return redirect("bulk:export_detail", pk=job.pk)
+        exports.audit_export(user, filters, "xlsx", request)
+        with tempfile.NamedTemporaryFile(suffix=".xlsx", dir=settings.BULK_TEMP_DIR) as handle:
+            exports.write_xlsx(values, handle.name, total)
+            built = Path(handle.name).open("rb")  # noqa: SIM115 — FileResponse closes it; POSIX keeps it readable
+        return FileResponse(built, as_attachment=True, filename="填报数据.xlsx")
+    exports.audit_export(user, filters, "csv", request)
+    streamed = StreamingHttpResponse(exports.csv_lines(values), content_type="text/csv; charset=utf-8")
+    streamed["Content-Disposition"] = content_disposition_header(True, "填报数据.csv") or "attachment"
+    return streamed
 
 
-def _safe(value: Any) -> Any:
-    text = "" if value is None else str(value)
-    if text[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
+def _my_export(request: HttpRequest, pk: int) -> Export:
+    return get_visible_or_404(request.user, Export.objects.filter(requested_by=_user(request)), pk)
 
 
 @role_required(*ROLES)
-def export(request: HttpRequest) -> StreamingHttpResponse:
-    """All visible data values matching the filters, as CSV streamed row by row (no size limit in memory)."""
-    user = _user(request)
-    values = DataValue.objects.filter(submission__in=submissions_visible_to(user)).select_related(
-        "submission__city", "submission__period", "submission__form", "item"
-    )
-    for field, lookup in (("cycle", "submission__period__cycle_id"), ("period", "submission__period__code"),
-                          ("form", "submission__form__code"), ("city", "submission__city__division_id"),
-                          ("status", "submission__status")):  # fmt: skip
-        if request.GET.get(field):
-            values = values.filter(**{lookup: request.GET[field]})
-    with transaction.atomic():
-        record(Action.REPORT_EXPORT, request=request, detail={"report": "data-values", **request.GET.dict()})
-    writer = csv.writer(_Echo())
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _my_export(request, pk)
+    template = "bulk/_export_status.html" if request.headers.get("HX-Request") else "bulk/export.html"
+    return render(request, template, {"job": job})
 
-    def rows() -> Iterator[str]:
-        header = ["区划代码", "城市", "报告期", "填报表", "状态", "填报项代码", "填报项", "单位", "数值", "说明"]
-        yield "\ufeff" + writer.writerow(header)  # fmt: skip
-        for dv in values.order_by(
-            "submission__period__ends_on", "submission__city__division_id", "item__order"
-        ).iterator(chunk_size=2000):
-            s = dv.submission
-            value = reporting.canonical(dv.item, reporting.stored_value(dv))
-            yield writer.writerow([_safe(x) for x in (s.city.code, s.city.name, s.period.code, s.form.code,
-                                                     s.get_status_display(), dv.item.code, dv.item.name_zh,
-                                                     dv.item.unit, value, dv.explanation)])  # fmt: skip
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, "填报数据.csv") or "attachment"
+@role_required(*ROLES)
+def export_file(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    job = _my_export(request, pk)
+    if job.status != Export.Status.DONE or job.file is None:
+        raise Http404
+    types = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX}
+    response = StreamingHttpResponse(job.file.chunks(), content_type=types[job.format])
+    response["Content-Disposition"] = content_disposition_header(True, job.filename) or "attachment"
+    response["Content-Length"] = str(job.file.size)
     return response

@@ -5,6 +5,7 @@ Views, the Excel upload and the API all call these."""
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -12,14 +13,14 @@ from fractions import Fraction
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 
 from infocity.accounts.models import Role, User
 from infocity.audit.models import Action
-from infocity.audit.services import record
+from infocity.audit.services import record, record_many
 from infocity.frameworks.compute import CompiledEdition, format_value
 from infocity.frameworks.formula import Value
 from infocity.frameworks.models import DataItem, Edition, Form
@@ -296,6 +297,62 @@ def values_of(submission: Submission | None, items: list[DataItem]) -> dict[str,
     return parsed
 
 
+def previous_values_many(submissions: list[Submission]) -> dict[int, tuple[str, dict[str, Value | None]]]:
+    """:func:`previous_submission` and :func:`values_of` for many submissions at once (bulk imports): per
+    submission the label of its previous comparable period and that period's values."""
+    groups: dict[tuple[str, str], list[Submission]] = {}
+    for submission in submissions:
+        groups.setdefault((submission.form.code, submission.period.frequency), []).append(submission)
+    chosen: dict[int, Submission] = {}
+    for (code, frequency), members in groups.items():
+        candidates = (
+            Submission.objects.filter(
+                city_id__in={s.city_id for s in members},
+                form__code=code,
+                period__frequency=frequency,
+                period__ends_on__lt=max(s.period.starts_on for s in members),
+                values__isnull=False,
+            )
+            .distinct()
+            .select_related("period")
+            .order_by("-period__ends_on")
+        )
+        by_city: dict[int, list[Submission]] = {}
+        for candidate in candidates:
+            by_city.setdefault(candidate.city_id, []).append(candidate)
+        for submission in members:
+            found = next(
+                (c for c in by_city.get(submission.city_id, []) if c.period.ends_on < submission.period.starts_on),
+                None,
+            )
+            if found is not None:
+                chosen[submission.pk] = found
+    raw: dict[int, dict[str, str]] = {}
+    rows = DataValue.objects.filter(submission_id__in={c.pk for c in chosen.values()}).values_list(
+        "submission_id", "item__code", "item__value_type", "number", "text"
+    )
+    for pk, code, value_type, number, text in rows:
+        if number is not None:
+            is_bool = value_type == DataItem.Type.BOOLEAN
+            raw.setdefault(pk, {})[code] = ("是" if number else "否") if is_bool else format(number.normalize(), "f")
+        elif text:
+            raw.setdefault(pk, {})[code] = text
+    answer: dict[int, tuple[str, dict[str, Value | None]]] = {}
+    for submission in submissions:
+        previous = chosen.get(submission.pk)
+        if previous is None:
+            answer[submission.pk] = ("上期", {})
+            continue
+        parsed: dict[str, Value | None] = {}
+        for item in form_items(submission):
+            try:
+                parsed[item.code] = parse_value(item, raw.get(previous.pk, {}).get(item.code) or "")
+            except ParseError:
+                parsed[item.code] = None
+        answer[submission.pk] = (f"上期（{previous.period.label}）", parsed)
+    return answer
+
+
 def check_submission(
     submission: Submission, raw: Mapping[str, str] | None = None
 ) -> tuple[CheckResult, Submission | None]:
@@ -395,6 +452,11 @@ def _check_open_for_city(submission: Submission) -> None:
         )
 
 
+def check_open(submission: Submission) -> None:
+    """Raise :class:`WorkflowError` when the city cannot change the submission today (not yet open, or closed)."""
+    _check_open_for_city(submission)
+
+
 def save_draft(
     *,
     actor: User,
@@ -492,6 +554,140 @@ def save_draft(
             )  # fmt: skip
     result.check, _ = check_submission(locked)
     return result
+
+
+@dataclass
+class DraftFill:
+    """What a bulk channel writes into one draft: canonical values (None clears) and explanations, checked
+    against ``version`` — if the submission changed since, nothing of the whole call is written."""
+
+    submission_id: int
+    version: int
+    values: dict[str, str | None]
+    explanations: dict[str, str]
+
+
+def may_fill_in_bulk(user: User, submission: Submission) -> bool:
+    """A city's own reporter and approver, and — for bulk imports only — the reviewer of its province (the
+    通信管理局 holds the operators' figures for all its cities); the city still approves and sends."""
+    return _city_member(user, submission) or _province_of(user, submission)
+
+
+_CANONICAL_NUMBER = re.compile(r"-?\d{1,14}(\.\d{1,6})?")
+_NUMERIC = {DataItem.Type.INTEGER, DataItem.Type.DECIMAL, DataItem.Type.PERCENT}
+
+
+def _number_text(item: DataItem, value: str | None) -> tuple[Decimal | None, str]:
+    """What :func:`_store` writes for a canonical value (plain decimals directly, anything else through it)."""
+    if value is not None and item.value_type in _NUMERIC and _CANONICAL_NUMBER.fullmatch(value):
+        return Decimal(value), ""
+    dv = DataValue()
+    _store(dv, item, value)
+    return dv.number, dv.text
+
+
+def _upsert_values(rows: list[tuple[Any, ...]]) -> None:
+    """Insert or update data values in one set-based statement per batch (INSERT … ON CONFLICT DO UPDATE on the
+    one-value-per-item key; SQLite and PostgreSQL both have it), without building a model object per row."""
+    table = connection.ops.quote_name(DataValue._meta.db_table)
+    columns = ["submission_id", "item_id", "number", "text", "explanation", "updated_at", "updated_by_id"]
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    updates = ", ".join(
+        f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}" for c in columns[2:]
+    )
+    sql = (
+        f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608 — names are ours
+        f"ON CONFLICT (submission_id, item_id) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 5000):
+            cursor.executemany(sql, rows[start : start + 5000])
+
+
+def fill_drafts(*, actor: User, fills: list[DraftFill], request: HttpRequest | None = None, via: str = "bulk") -> int:
+    """Write many drafts at once, set-based: one statement per table for the whole batch, one version per
+    submission, one audit event per submission. The same rules as :func:`save_draft` (who may fill, drafts
+    only, open periods, locked items after acceptance); instead of merging, a submission changed since it was
+    checked stops the whole call (the caller's transaction is undone). Returns the number of values written."""
+    if not fills:
+        return 0
+    with transaction.atomic():
+        by_id = {fill.submission_id: fill for fill in fills}
+        locked = {
+            s.pk: s
+            for s in Submission.objects.select_for_update()
+            .select_related("period__cycle__edition", "form", "city")
+            .filter(pk__in=by_id)
+        }
+        now = clock.now()
+        for pk, fill in by_id.items():
+            submission = locked.get(pk)
+            if submission is None or not may_fill_in_bulk(actor, submission):
+                raise PermissionDenied("您无权填写这份报送。")
+            if submission.status != Status.DRAFT:
+                raise WorkflowError(f"{submission}当前状态为“{submission.get_status_display()}”，不能修改。")
+            _check_open_for_city(submission)
+            if submission.version != fill.version:
+                raise WorkflowError(f"{submission}在检查之后已被修改，请重新检查后再导入。")
+            for code in set(fill.values) | set(fill.explanations):
+                if not submission.item_editable(code):
+                    raise WorkflowError(f"{submission}的{code}已受理锁定，不能修改。")
+        existing: dict[tuple[int, int], DataValue] = {
+            (dv.submission_id, dv.item_id): dv for dv in DataValue.objects.filter(submission_id__in=by_id)
+        }
+        state: dict[int, tuple[dict[str, str | None], dict[str, str]]] = {pk: ({}, {}) for pk in by_id}
+        by_item_id = {pk: {item.pk: item for item in form_items(submission)} for pk, submission in locked.items()}
+        for (pk, item_id), dv in existing.items():
+            item = by_item_id[pk][item_id]
+            values, explanations = state[pk]
+            if dv.number is not None:
+                is_bool = item.value_type == DataItem.Type.BOOLEAN
+                values[item.code] = ("是" if dv.number else "否") if is_bool else format(dv.number.normalize(), "f")
+            elif dv.text:
+                values[item.code] = dv.text
+            if dv.explanation:
+                explanations[item.code] = dv.explanation
+        rows: list[tuple[Any, ...]] = []
+        written = 0
+        moment = connection.ops.adapt_datetimefield_value(now)
+        for pk, fill in by_id.items():
+            items = {item.code: item for item in by_item_id[pk].values()}
+            values, explanations = state[pk]
+            for code in sorted(set(fill.values) | set(fill.explanations)):
+                item = items[code]
+                old = existing.get((pk, item.pk))
+                number, text = (old.number, old.text) if old else (None, "")
+                explanation = old.explanation if old else ""
+                if code in fill.values:
+                    number, text = _number_text(item, fill.values[code])
+                    values[code] = fill.values[code]
+                    written += 1
+                if code in fill.explanations:
+                    explanation = explanations[code] = clean_text(fill.explanations[code])
+                adapted = None if number is None else connection.ops.adapt_decimalfield_value(number, 20, 6)
+                rows.append((pk, item.pk, adapted, text, explanation, moment, actor.pk))
+        _upsert_values(rows)
+        versions = []
+        for pk, (values, explanations) in state.items():
+            submission = locked[pk]
+            submission.version += 1
+            versions.append(SubmissionVersion(
+                submission=submission, number=submission.version, action=V.SAVE, applied=True, actor=actor,
+                created_at=now, status=submission.status, comment=via,
+                values={code: value for code, value in values.items() if value is not None},
+                explanations=explanations,
+            ))  # fmt: skip
+        Submission.objects.filter(pk__in=by_id).update(version=models.F("version") + 1, updated_at=now)
+        SubmissionVersion.objects.bulk_create(versions, batch_size=500)
+        record_many(
+            Action.SUBMISSION_SAVE,
+            actor=actor,
+            request=request,
+            targets=[locked[pk] for pk in by_id],
+            details=[{"items": sorted(fill.values), "explanations": sorted(fill.explanations), "via": via}
+                     for fill in by_id.values()],
+        )  # fmt: skip
+    return written
 
 
 def _merge(posted: str | None, base: str | None, current: str | None, editable: bool) -> str:

@@ -1,0 +1,174 @@
+"""Large imports and exports: checked, applied and built by the task worker with a progress bar and a status in
+the API; a province's file covering several cities, read in several flushes; applying that meets a changed
+submission writes nothing; Excel exports open and keep numbers as numbers and formulas neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import load_workbook
+
+from infocity.audit.models import Action, AuditEvent
+from infocity.bulk import services
+from infocity.bulk.models import Export, Import, ImportEntry
+from infocity.reporting import services as reporting
+from infocity.reporting.models import DataValue, ReportingCycle, Submission
+
+from .conftest import Cast
+from .test_api_tokens import M11, api, command_token
+from .test_api_tokens import world as world  # the 2016 cycle fixture
+from .test_bulk import download_template, fill, state, upload
+
+DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+NUMBERS = {code: int(value) for code, value in M11.items()}
+JIAXING = {"FBB_USERS": 5000, "FBB_20M_USERS": 3000, "FTTH_USERS": 4000, "MOBILE_USERS": 9000, "LTE_USERS": 6000}
+
+
+def body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def m11(city: str) -> Submission:
+    return Submission.objects.get(city__name=city, period__code="2016-M11", form__code="M")
+
+
+def stored(submission: Submission) -> dict[str, Any]:
+    return {dv.item.code: dv.number for dv in DataValue.objects.filter(submission=submission).select_related("item")}
+
+
+def province_csv(rows: list[tuple[str, str, Any]]) -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["区划代码", "报告期", "填报表", "填报项代码", "本期数值", "说明"])
+    for city, code, value in rows:
+        writer.writerow([city, "2016-M11", "M", code, value, ""])
+    return text.getvalue().encode("utf-8")
+
+
+def test_a_large_upload_is_checked_and_applied_by_the_worker_with_progress(
+    cast: Cast, world: ReportingCycle, settings: Any
+) -> None:
+    settings.BULK_BACKGROUND_BYTES = 0
+    settings.BULK_BACKGROUND_CHANGES = 0
+    settings.TASKS = DUMMY  # tasks are queued, not run: the test plays the worker
+    client = cast.client("city-hz")
+    target = m11("杭州市")
+    checked = upload(client, "杭州.xlsx", fill(download_template(client, cast.orgs["hangzhou"].pk, target.period_id),
+                                             NUMBERS))  # fmt: skip
+    assert checked.status == Import.Status.QUEUED
+    page = client.get(f"/bulk/imports/{checked.pk}/").content.decode()
+    assert 'hx-get="/bulk/imports/' in page and "排队等待检查" in page and 'role="progressbar"' in page
+    fragment = client.get(f"/bulk/imports/{checked.pk}/", headers={"HX-Request": "true"}).content.decode()
+    assert fragment.startswith('<div id="import-status"') and "<html" not in fragment
+    services.run_check(checked.pk)
+    checked.refresh_from_db()
+    assert checked.status == Import.Status.CHECKED and checked.change_count == 5 and checked.progress == 100
+    assert "hx-get" not in client.get(f"/bulk/imports/{checked.pk}/").content.decode()
+    client.post(f"/bulk/imports/{checked.pk}/apply/")
+    checked.refresh_from_db()
+    assert checked.status == Import.Status.APPLYING and not DataValue.objects.exists()
+    assert "正在写入" in client.get(f"/bulk/imports/{checked.pk}/").content.decode()
+    client.post(f"/bulk/imports/{checked.pk}/apply/")  # a second click while it runs queues nothing more
+    services.run_apply(checked.pk)
+    checked.refresh_from_db()
+    assert checked.status == Import.Status.APPLIED
+    assert stored(target) == NUMBERS
+    services.run_apply(checked.pk)  # the task delivered twice: nothing happens
+    assert target.versions.count() == 1
+
+
+def test_applying_after_the_data_changed_writes_nothing_and_says_why(
+    cast: Cast, world: ReportingCycle, settings: Any
+) -> None:
+    settings.BULK_BACKGROUND_CHANGES = 0
+    settings.TASKS = DUMMY
+    client = cast.client("city-hz")
+    target = m11("杭州市")
+    checked = upload(client, "杭州.xlsx", fill(download_template(client, cast.orgs["hangzhou"].pk, target.period_id),
+                                             NUMBERS))  # fmt: skip
+    assert checked.status == Import.Status.CHECKED
+    reporting.save_draft(actor=cast.users["city-hz-approver"], submission=target, raw={"FBB_USERS": "1"},
+                         explanations={}, base_version=0)  # fmt: skip
+    before = state()
+    client.post(f"/bulk/imports/{checked.pk}/apply/")
+    services.run_apply(checked.pk)
+    checked.refresh_from_db()
+    assert checked.status == Import.Status.FAILED and "检查之后已被修改" in checked.failure
+    assert state() == before
+    assert "检查之后已被修改" in client.get(f"/bulk/imports/{checked.pk}/").content.decode()
+
+
+def test_a_province_imports_its_cities_in_one_file_read_in_several_flushes(
+    cast: Cast, world: ReportingCycle, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(services, "FLUSH_VALUES", 3)
+    rows = []
+    for (code, hz), (_code, jx) in zip(NUMBERS.items(), JIAXING.items(), strict=True):
+        rows += [("330100", code, hz), ("330400", code, jx)]  # the cities interleaved: entries merge across flushes
+    client = cast.client("province-zj")
+    checked = upload(client, "全省.csv", province_csv(rows))
+    assert checked.status == Import.Status.CHECKED, checked.errors
+    assert checked.change_count == 10 and checked.submission_count == 2 and checked.rows == 10
+    assert ImportEntry.objects.filter(upload=checked).count() == 2
+    client.post(f"/bulk/imports/{checked.pk}/apply/")
+    assert stored(m11("杭州市")) == NUMBERS and stored(m11("嘉兴市")) == JIAXING
+    saves = AuditEvent.objects.filter(action=Action.SUBMISSION_SAVE, actor=cast.users["province-zj"])
+    assert saves.count() == 2 and all(e.detail["via"] == f"import:{checked.pk}" for e in saves)
+    version = m11("嘉兴市").versions.get()
+    assert version.actor == cast.users["province-zj"] and version.values["LTE_USERS"] == "6000"
+    # A value given twice, far apart in the file (after a flush), is found too.
+    twice = upload(client, "重复.csv", province_csv([*rows, ("330100", "FBB_USERS", 1)]))
+    assert twice.status == Import.Status.REJECTED
+    assert any("不止一次" in p["message"] and p["row"] == 12 for p in twice.errors), twice.errors
+
+
+def test_excel_export_inline_and_in_the_background(cast: Cast, world: ReportingCycle, settings: Any) -> None:
+    client = cast.client("city-hz")
+    target = m11("杭州市")
+    reporting.save_draft(actor=cast.users["city-hz"], submission=target, raw=M11,
+                         explanations={"FBB_USERS": "=1+1"}, base_version=0)  # fmt: skip
+    response = client.get("/bulk/export.csv", {"format": "xlsx", "period": "2016-M11"})
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(body(response)))
+    rows = list(book["填报数据"].iter_rows(values_only=True))
+    assert rows[0][0] == "区划代码" and len(rows) == 6
+    by_item = {r[5]: r for r in rows[1:]}
+    assert by_item["FBB_USERS"][8] == 10000 and by_item["FBB_USERS"][9] == "'=1+1"
+    settings.BULK_EXPORT_INLINE_ROWS = 0
+    response = client.get("/bulk/export.csv", {"format": "xlsx", "period": "2016-M11"})
+    job = Export.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/bulk/exports/{job.pk}/"
+    assert job.status == Export.Status.DONE and job.rows == 5
+    assert "export-download" in client.get(f"/bulk/exports/{job.pk}/").content.decode()
+    built = load_workbook(io.BytesIO(body(client.get(f"/bulk/exports/{job.pk}/file"))))
+    assert list(built["填报数据"].iter_rows(values_only=True)) == rows
+    assert cast.client("city-hz-approver").get(f"/bulk/exports/{job.pk}/").status_code == 404
+
+
+def test_imports_and_exports_through_the_api(cast: Cast, world: ReportingCycle) -> None:
+    writer = api(command_token("city-hz"))
+    template = download_template(cast.client("city-hz"), cast.orgs["hangzhou"].pk, m11("杭州市").period_id)
+    file = SimpleUploadedFile("杭州.xlsx", fill(template, NUMBERS))
+    response = writer.post("/api/v1/imports", {"file": file})
+    assert response.status_code == 202, response.content
+    answer = response.json()
+    assert answer["status"] == "checked" and answer["change_count"] == 5 and len(answer["changes"]) == 5
+    assert writer.get(answer["status_url"]).json()["status"] == "checked"
+    assert api(command_token("city-gz")).get(answer["status_url"]).status_code == 404
+    assert api(command_token("city-hz", "read")).post(answer["apply_url"]).status_code == 403
+    applied = writer.post(answer["apply_url"])
+    assert applied.status_code == 202 and applied.json()["status"] == "applied"
+    assert stored(m11("杭州市")) == NUMBERS
+    bad = writer.post("/api/v1/imports", {"file": SimpleUploadedFile("x.pdf", b"%PDF-1.4")}).json()
+    assert bad["status"] == "rejected" and "只接受" in bad["errors"][0]["message"]
+    assert writer.post(bad["apply_url"]).status_code == 409
+
+    reader = api(command_token("province-zj", "read"))
+    job = reader.post("/api/v1/exports", {"format": "csv", "period": "2016-M11"}, content_type="application/json")
+    assert job.status_code == 202 and job.json()["status"] == "done"
+    text = body(reader.get(job.json()["file_url"])).decode("utf-8-sig")
+    assert len(list(csv.reader(io.StringIO(text)))) == 6
+    assert api(command_token("province-gd", "read")).get(job.json()["status_url"]).status_code == 404
