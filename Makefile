@@ -50,6 +50,13 @@ clean:
 # Analytics benchmark (bench/README.md): seeded data in its own database, dashboards and incremental update timed.
 #   make bench-analytics                        300 cities × 62 items × 24 months on SQLite under /tmp
 #   make bench-analytics BENCH_ARGS="--full --database-url postgres://postgres@127.0.0.1:55432/bench"
+# Ingest benchmark (bench/README.md): 1,000,000 values through the bulk import vs a bare bulk insert.
+#   make bench-ingest                           SQLite under /tmp
+#   make bench-ingest BENCH_ARGS="--database-url postgres://postgres@127.0.0.1:55432/bench --reset"
+.PHONY: bench-ingest
+bench-ingest: $(VENV)/.run-deps
+	$(PY) bench/ingest.py $(BENCH_ARGS)
+
 .PHONY: bench-analytics
 bench-analytics: $(VENV)/.run-deps
 	$(PY) bench/analytics.py $(BENCH_ARGS)

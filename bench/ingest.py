@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--values", type=int, default=1_000_000, help="data values in the large file")
     parser.add_argument("--small", type=int, default=100_000, help="data values in the small file (memory)")
     parser.add_argument("--database-url", default="", help="default: SQLite files under --var-dir")
-    parser.add_argument("--var-dir", default="/tmp/infocity-bench-ingest")
+    parser.add_argument("--var-dir", default="/tmp/infocity-bench-ingest")  # noqa: S108 — a scratch directory
     parser.add_argument("--reset", action="store_true", help="wipe the database given by --database-url first")
     parser.add_argument("--seed", type=int, default=2016)
     # Internal: one measured step in its own process.
@@ -163,7 +163,10 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
     periods = list(Period.objects.order_by("ends_on"))
     forms = list(edition.forms.order_by("order"))
     items = {f.code: list(f.items.order_by("order").values_list("code", flat=True)) for f in forms}
-    profiles = {c.pk: City(c, rng.uniform(100, 900), rng.uniform(0.8, 1.05), random.Random(rng.random())) for c in cities}  # noqa: S311, E501
+    profiles = {
+        c.pk: City(c, rng.uniform(100, 900), rng.uniform(0.8, 1.05), random.Random(rng.random()))  # noqa: S311
+        for c in cities
+    }
     files = {}
     for label, count in (("small", args.small), ("large", args.values)):
         path = Path(args.var_dir) / f"ingest-{label}-{count}.csv"
@@ -261,7 +264,8 @@ def run_floor(path: str) -> dict[str, Any]:
 
 def child(args: argparse.Namespace, step: str, file: str = "") -> dict[str, Any]:
     command = [sys.executable, __file__, "--step", step, "--database-url", args.database_url, "--var-dir",
-               args.var_dir, "--values", str(args.values), "--small", str(args.small), "--seed", str(args.seed)]  # fmt: skip
+               args.var_dir, "--values", str(args.values), "--small", str(args.small),
+               "--seed", str(args.seed)]  # fmt: skip
     if args.reset:
         command.append("--reset")
     if file:
@@ -319,11 +323,15 @@ def main(argv: list[str] | None = None) -> int:
     for _label, file, imported, floor in results:
         ratio = imported["total_s"] / floor["floor_s"]
         rate = imported["values"] / imported["total_s"]
-        print(f"{file['values']:>10,} values {file['mib']:>6.1f} {imported['check_s']:>8.1f} {imported['apply_s']:>8.1f} "
+        print(f"{file['values']:>10,} values {file['mib']:>6.1f} {imported['check_s']:>8.1f} "
+              f"{imported['apply_s']:>8.1f} "
               f"{imported['total_s']:>8.1f} {rate:>9,.0f} {floor['floor_s']:>8.1f} {ratio:>6.2f} "
               f"{imported['peak_mib']:>9.0f}")  # fmt: skip
         if imported["values"] != file["values"] or imported["changes"] != file["values"]:
-            print(f"  !! {imported['values']:,} values written, {imported['changes']:,} changes, expected {file['values']:,}")
+            print(
+                f"  !! {imported['values']:,} values written, {imported['changes']:,} changes, "
+                f"expected {file['values']:,}"
+            )
             failed = True
     small, large = results[0][2]["peak_mib"], results[-1][2]["peak_mib"]
     print(f"peak memory: {small:.0f} MiB for {results[0][1]['values']:,} values, {large:.0f} MiB for "
