@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from typing import Any
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
@@ -172,3 +174,49 @@ def test_imports_and_exports_through_the_api(cast: Cast, world: ReportingCycle) 
     text = body(reader.get(job.json()["file_url"])).decode("utf-8-sig")
     assert len(list(csv.reader(io.StringIO(text)))) == 6
     assert api(command_token("province-gd", "read")).get(job.json()["status_url"]).status_code == 404
+
+
+def test_fill_drafts_writes_only_what_it_is_given_and_keeps_the_rules(cast: Cast, world: ReportingCycle) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from infocity.reporting.models import SubmissionVersion
+    from infocity.reporting.services import DraftFill, WorkflowError, fill_drafts
+
+    from .test_analytics import in_time
+
+    target = m11("杭州市")
+    reporting.save_draft(actor=cast.users["city-hz"], submission=target, raw=M11, explanations={"FBB_USERS": "口径"},
+                         base_version=0)  # fmt: skip
+    target.refresh_from_db()
+    fill = DraftFill(target.pk, target.version, {"LTE_USERS": "13000", "FTTH_USERS": None}, {"MOBILE_USERS": "新说明"})
+    written = fill_drafts(actor=cast.users["province-zj"], fills=[fill])
+    assert written == 2
+    values = {dv.item.code: dv for dv in DataValue.objects.filter(submission=target).select_related("item")}
+    assert values["LTE_USERS"].number == 13000 and values["LTE_USERS"].updated_by == cast.users["province-zj"]
+    assert values["FTTH_USERS"].number is None  # None clears the value
+    assert values["FBB_USERS"].explanation == "口径" and values["MOBILE_USERS"].explanation == "新说明"
+    assert values["MOBILE_USERS"].number == 20000  # an explanation alone keeps the value
+    version = SubmissionVersion.objects.filter(submission=target).latest("number")
+    assert version.number == target.version + 1 and version.comment == "bulk"
+    assert version.values == {"FBB_USERS": "10000", "FBB_20M_USERS": "6200", "MOBILE_USERS": "20000",
+                              "LTE_USERS": "13000"}  # fmt: skip
+    assert version.explanations == {"FBB_USERS": "口径", "MOBILE_USERS": "新说明"}
+    before = state()
+    with pytest.raises(WorkflowError, match="检查之后已被修改"):
+        fill_drafts(actor=cast.users["city-hz"], fills=[DraftFill(target.pk, target.version, {"LTE_USERS": "1"}, {})])
+    with pytest.raises(PermissionDenied):
+        fill_drafts(actor=cast.users["province-gd"],
+                    fills=[DraftFill(target.pk, target.version + 1, {"LTE_USERS": "1"}, {})])  # fmt: skip
+    assert state() == before
+    # Yes/no items are stored as 1/0, decimals exactly; a closed period refuses.
+    annual = Submission.objects.get(city__name="杭州市", period__code__endswith="A", form__code="A")
+    typed = {"OPEN_CATALOGUE_PUBLISHED": "是", "SMART_HW_OUTPUT": "12.345"}
+    with in_time(annual):
+        fill_drafts(actor=cast.users["city-hz"], fills=[DraftFill(annual.pk, 0, typed, {})])
+    stored_annual = {
+        dv.item.code: dv.number for dv in DataValue.objects.filter(submission=annual).select_related("item")
+    }
+    assert stored_annual == {"OPEN_CATALOGUE_PUBLISHED": 1, "SMART_HW_OUTPUT": Decimal("12.345")}
+    early = Submission.objects.get(city__name="杭州市", period__code="2016-M06", form__code="M")
+    with pytest.raises(WorkflowError, match="已于"):
+        fill_drafts(actor=cast.users["city-hz"], fills=[DraftFill(early.pk, 0, {"LTE_USERS": "1"}, {})])

@@ -587,21 +587,23 @@ def _number_text(item: DataItem, value: str | None) -> tuple[Decimal | None, str
 
 
 def _upsert_values(rows: list[tuple[Any, ...]]) -> None:
-    """Insert or update data values in one set-based statement per batch (INSERT … ON CONFLICT DO UPDATE on the
-    one-value-per-item key; SQLite and PostgreSQL both have it), without building a model object per row."""
-    table = connection.ops.quote_name(DataValue._meta.db_table)
+    """Insert or update data values set-based: multi-row ``INSERT … ON CONFLICT DO UPDATE`` statements on the
+    one-value-per-item key (SQLite and PostgreSQL both have it), without a model object per row."""
+    quote = connection.ops.quote_name
     columns = ["submission_id", "item_id", "number", "text", "explanation", "updated_at", "updated_by_id"]
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    updates = ", ".join(
-        f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}" for c in columns[2:]
-    )
-    sql = (
-        f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608 — names are ours
-        f"ON CONFLICT (submission_id, item_id) DO UPDATE SET {updates}"
-    )
+    names = ", ".join(quote(c) for c in columns)
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns[2:])
+    placeholder = f"({', '.join(['%s'] * len(columns))})"
+    per_statement = 1000
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start : start + 5000])
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            cursor.execute(
+                f"INSERT INTO {quote(DataValue._meta.db_table)} ({names}) "  # noqa: S608 — names and placeholders are ours
+                f"VALUES {', '.join([placeholder] * len(batch))} "
+                f"ON CONFLICT (submission_id, item_id) DO UPDATE SET {updates}",
+                [value for row in batch for value in row],
+            )
 
 
 def fill_drafts(*, actor: User, fills: list[DraftFill], request: HttpRequest | None = None, via: str = "bulk") -> int:
