@@ -210,7 +210,7 @@ def test_fill_drafts_writes_only_what_it_is_given_and_keeps_the_rules(cast: Cast
     assert state() == before
     # Yes/no items are stored as 1/0, decimals exactly; a closed period refuses.
     annual = Submission.objects.get(city__name="杭州市", period__code__endswith="A", form__code="A")
-    typed = {"OPEN_CATALOGUE_PUBLISHED": "是", "SMART_HW_OUTPUT": "12.345"}
+    typed: dict[str, str | None] = {"OPEN_CATALOGUE_PUBLISHED": "是", "SMART_HW_OUTPUT": "12.345"}
     with in_time(annual):
         fill_drafts(actor=cast.users["city-hz"], fills=[DraftFill(annual.pk, 0, typed, {})])
     stored_annual = {
