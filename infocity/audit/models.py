@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infocity.dbfields import DocumentField
+
 
 class Action(models.TextChoices):
     LOGIN_SUCCESS = "login.success", _("登录成功")
@@ -97,7 +99,7 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("对象编号"), max_length=60, blank=True)
     object_repr = models.CharField(_("对象"), max_length=200, blank=True)
     outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
-    detail = models.JSONField(_("详情"), default=dict, blank=True)
+    detail = DocumentField(_("详情"), default=dict, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from infocity.dbfields import DocumentField
+
 CHUNK = 1024 * 1024
 
 
@@ -125,9 +127,9 @@ class ImportEntry(models.Model):
     submission = models.ForeignKey("reporting.Submission", on_delete=models.CASCADE, related_name="+")
     version = models.PositiveIntegerField(default=0)
     # item code → [text, sheet, row, column]; item code → explanation
-    values = models.JSONField(default=dict)
-    explanations = models.JSONField(default=dict)
-    changes = models.JSONField(default=list)
+    values = DocumentField(default=dict)
+    explanations = DocumentField(default=dict)
+    changes = DocumentField(default=list)
     change_count = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -131,16 +131,28 @@ class _Checker:
         self.form_items: dict[int, dict[str, DataItem]] = {}  # form id → its items by code
         self.pending: dict[int, _Group] = {}
         self.pending_values = 0
-        self.flushed: set[int] = set()
+        self.flushed: set[int] = set()  # submissions whose entry is written
+        self.reopened: set[int] = set()  # … and met again later in the file: checked again at the end
+        self.last: int | None = None  # the submission of the latest row (its group may go on)
+        self.entry_problems: dict[int, int] = {}  # submission → how many problems its check found
         self.refused = False
 
     def items(self, submission_id: int) -> dict[str, DataItem]:
         return self.form_items[self.forms[submission_id]]
 
-    def add(self, problem: dict[str, Any]) -> None:
+    def add(self, problem: dict[str, Any], submission_id: int | None = None) -> None:
+        """Count a problem and keep it (the first MAX_STORED); a submission's problems can be withdrawn when it
+        is checked again with more of its rows."""
         self.problem_count += 1
+        if submission_id is not None:
+            self.entry_problems[submission_id] = self.entry_problems.get(submission_id, 0) + 1
+            problem = {**problem, "_submission": submission_id}
         if len(self.problems) < MAX_STORED_PROBLEMS:
             self.problems.append(problem)
+
+    def withdraw(self, submission_id: int) -> None:
+        self.problem_count -= self.entry_problems.pop(submission_id, 0)
+        self.problems = [p for p in self.problems if p.get("_submission") != submission_id]
 
     def refuse(self, message: str) -> None:
         ImportEntry.objects.filter(upload=self.upload).delete()
@@ -168,18 +180,20 @@ class _Checker:
         return self.slots[key].get(city)
 
     def read(self, source: Any) -> None:
+        """Read the rows, grouping them per submission; whenever FLUSH_VALUES values are held, the complete groups
+        are checked and written (the latest group stays: its rows may go on)."""
         last = 0
         for row in source.rows:
             self.rows += 1
             self._row(row)
             if self.pending_values >= FLUSH_VALUES:
-                self.flush()
+                self.flush(keep_last=True)
             if self.rows - last >= 5000:
                 last = self.rows
-                self.progress(50 * source.done(), f"正在读取文件：已读 {self.rows} 行")
+                self.progress(95 * source.done(), f"正在读取并检查：已读 {self.rows} 行")
         if not self.rows:
             raise source.nothing_found()
-        self.flush()
+        self.flush(keep_last=False)
 
     def _row(self, row: dict[str, Cell]) -> None:
         city, period, form = (cell_text(row[k]) for k in ("city", "period", "form"))
@@ -206,6 +220,7 @@ class _Checker:
             self.add(_problem(cell, f"{item.name_zh}：{error}", code))
             return
         group = self.pending.setdefault(pk, _Group())
+        self.last = pk
         if code in group.values:
             self.add(_problem(cell, f"{item.name_zh}在文件中出现了不止一次。", code))
             return
@@ -216,37 +231,50 @@ class _Checker:
         if explanation is not None and cell_text(explanation):
             group.explanations[code] = cell_text(explanation)
 
-    def flush(self) -> None:
-        """Write the groups read so far; a submission met again later is merged into its entry."""
-        new = []
-        for pk, group in self.pending.items():
-            if pk in self.flushed:
-                entry = ImportEntry.objects.get(upload=self.upload, submission_id=pk)
-                for code, position in group.values.items():
-                    if code in entry.values:
-                        self.add(_stored_problem(position, f"{self.items(pk)[code].name_zh}在文件中出现了不止一次。",
-                                                 code))  # fmt: skip
-                entry.values = {**group.values, **entry.values}
-                entry.explanations = {**group.explanations, **entry.explanations}
-                entry.save(update_fields=["values", "explanations"])
-            elif group.values or group.explanations:
-                new.append(ImportEntry(upload=self.upload, submission_id=pk, values=group.values,
-                                       explanations=group.explanations))  # fmt: skip
-                self.flushed.add(pk)
-        ImportEntry.objects.bulk_create(new, batch_size=BATCH)
-        self.pending, self.pending_values = {}, 0
-
-    # checking: the edition's rules on the values as they would be after the import ------------------
+    def flush(self, keep_last: bool) -> None:
+        """Check and write the groups held; a submission met again after its entry was written is merged into it
+        and checked again at the end (files in the template's order never need that)."""
+        held = {pk: g for pk, g in self.pending.items() if not (keep_last and pk == self.last)}
+        self.pending = {pk: g for pk, g in self.pending.items() if pk not in held}
+        self.pending_values = sum(len(g.values) for g in self.pending.values())
+        fresh = [pk for pk, g in held.items() if pk not in self.flushed and (g.values or g.explanations)]
+        for start in range(0, len(fresh), BATCH):
+            entries = [
+                ImportEntry(upload=self.upload, submission_id=pk, values=held[pk].values,
+                            explanations=held[pk].explanations)
+                for pk in fresh[start : start + BATCH]
+            ]  # fmt: skip
+            self._evaluate(entries)
+            ImportEntry.objects.bulk_create(entries)
+            self.flushed.update(e.submission_id for e in entries)
+        for pk, group in held.items():
+            if pk not in self.flushed or pk in fresh:
+                continue
+            entry = ImportEntry.objects.get(upload=self.upload, submission_id=pk)
+            for code, position in group.values.items():
+                if code in entry.values:
+                    self.add(_stored_problem(position, f"{self.items(pk)[code].name_zh}在文件中出现了不止一次。",
+                                             code))  # fmt: skip
+            entry.values = {**group.values, **entry.values}
+            entry.explanations = {**group.explanations, **entry.explanations}
+            entry.save(update_fields=["values", "explanations"])
+            self.reopened.add(pk)
 
     def check(self) -> None:
-        ids = list(ImportEntry.objects.filter(upload=self.upload).order_by("pk").values_list("pk", flat=True))
-        for start in range(0, len(ids), BATCH):
-            self._check_batch(ids[start : start + BATCH])
-            self.progress(50 + 50 * (start + BATCH) / max(len(ids), 1), f"正在检查：{min(start + BATCH, len(ids))}"
-                          f" / {len(ids)} 份报送")  # fmt: skip
+        """Check again, with all their rows, the submissions whose rows were not together in the file."""
+        reopened = sorted(self.reopened)
+        for start in range(0, len(reopened), BATCH):
+            chunk = reopened[start : start + BATCH]
+            for pk in chunk:
+                self.withdraw(pk)
+            entries = list(ImportEntry.objects.filter(upload=self.upload, submission_id__in=chunk).order_by("pk"))
+            self._evaluate(entries)
+            ImportEntry.objects.bulk_update(entries, ["version", "changes", "change_count"])
+            self.progress(95 + 5 * (start + BATCH) / len(reopened), "正在检查分散在文件各处的报送")
 
-    def _check_batch(self, ids: list[int]) -> None:
-        entries = list(ImportEntry.objects.filter(pk__in=ids).order_by("pk"))
+    def _evaluate(self, entries: list[ImportEntry]) -> None:
+        """The dry run of a batch of entries: the changes, and the problems by the edition's rules (a few queries
+        for the whole batch)."""
         submissions = Submission.objects.select_related("period__cycle__edition", "form", "city").in_bulk(
             [e.submission_id for e in entries]
         )
@@ -263,15 +291,7 @@ class _Checker:
             entry.changes = self._changes(submission, entry, check.values, values, explanations)
             entry.change_count = len(entry.changes)
             for problem in self._problems(submission, entry, check, explanations):
-                self.add(problem)
-        # Written back in one upsert per batch (Django's bulk_update builds a CASE per row: far slower).
-        ImportEntry.objects.bulk_create(
-            entries,
-            batch_size=BATCH,
-            update_conflicts=True,
-            unique_fields=["upload", "submission"],
-            update_fields=["version", "changes", "change_count"],
-        )
+                self.add(problem, submission.pk)
 
     def _problems(
         self, submission: Submission, entry: ImportEntry, check: CheckResult, explanations: dict[str, str]
@@ -336,7 +356,8 @@ class _Checker:
             upload = Import.objects.select_for_update().get(pk=self.upload.pk)
             upload.status = Import.Status.REJECTED if self.problem_count else Import.Status.CHECKED
             upload.progress, upload.stage, upload.rows = 100, "检查完成", self.rows
-            upload.errors, upload.error_count = self.problems, self.problem_count
+            upload.errors = [{k: v for k, v in p.items() if k != "_submission"} for p in self.problems]
+            upload.error_count = self.problem_count
             upload.change_count, upload.submission_count = changes, changed.count()
             upload.save()
             record(Action.BULK_CHECK, actor=self.actor, request=request, target=upload,

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infocity.dbfields import DocumentField
 from infocity.frameworks.models import DataItem, Edition, Form, Frequency
 from infocity.organisations.models import Cohort, Organisation
 
@@ -195,10 +196,10 @@ class SubmissionVersion(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices)
-    values = models.JSONField(default=dict)
-    explanations = models.JSONField(default=dict)
+    values = DocumentField(default=dict)
+    explanations = DocumentField(default=dict)
     comment = models.TextField(blank=True)
-    item_comments = models.JSONField(default=dict)
+    item_comments = DocumentField(default=dict)
 
     class Meta:
         ordering = ["submission", "number"]

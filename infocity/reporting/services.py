@@ -587,21 +587,35 @@ def _number_text(item: DataItem, value: str | None) -> tuple[Decimal | None, str
 
 
 def _upsert_values(rows: list[tuple[Any, ...]]) -> None:
-    """Insert or update data values set-based: multi-row ``INSERT … ON CONFLICT DO UPDATE`` statements on the
-    one-value-per-item key (SQLite and PostgreSQL both have it), without a model object per row."""
+    """Insert or update data values set-based on the one-value-per-item key, without a model object per row:
+    on PostgreSQL the rows are COPied into a temporary table and merged with one ``INSERT … SELECT … ON CONFLICT DO
+    UPDATE``; on SQLite (in-process, no protocol to cross) multi-row ``INSERT … ON CONFLICT DO UPDATE`` statements."""
     quote = connection.ops.quote_name
+    table = quote(DataValue._meta.db_table)
     columns = ["submission_id", "item_id", "number", "text", "explanation", "updated_at", "updated_by_id"]
     names = ", ".join(quote(c) for c in columns)
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns[2:])
-    placeholder = f"({', '.join(['%s'] * len(columns))})"
-    per_statement = 1000
+    conflict = f"ON CONFLICT (submission_id, item_id) DO UPDATE SET {updates}"
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start : start + per_statement]
+        if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {quote(DataValue._meta.db_table)} ({names}) "  # noqa: S608 — names and placeholders are ours
-                f"VALUES {', '.join([placeholder] * len(batch))} "
-                f"ON CONFLICT (submission_id, item_id) DO UPDATE SET {updates}",
+                "CREATE TEMPORARY TABLE IF NOT EXISTS infocity_value_load (submission_id bigint, item_id bigint, "
+                "number numeric(20, 6), text varchar(500), explanation text, updated_at timestamptz, "
+                "updated_by_id bigint) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute("TRUNCATE infocity_value_load")
+            with cursor.cursor.copy(f"COPY infocity_value_load ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM infocity_value_load {conflict}"  # noqa: S608
+            )
+            return
+        placeholder = f"({', '.join(['%s'] * len(columns))})"
+        for start in range(0, len(rows), 1000):
+            batch = rows[start : start + 1000]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(batch))} {conflict}",  # noqa: S608
                 [value for row in batch for value in row],
             )
 
