@@ -201,7 +201,7 @@ def export_status(request: HttpRequest, export_id: int = param.Path(..., ge=1, l
     url_name="bulk_export_file",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "CSV (UTF-8 with BOM) or Excel",
                 "content": {"text/csv": {"schema": {"type": "string"}},
                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
