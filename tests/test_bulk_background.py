@@ -220,3 +220,24 @@ def test_fill_drafts_writes_only_what_it_is_given_and_keeps_the_rules(cast: Cast
     early = Submission.objects.get(city__name="杭州市", period__code="2016-M06", form__code="M")
     with pytest.raises(WorkflowError, match="已于"):
         fill_drafts(actor=cast.users["city-hz"], fills=[DraftFill(early.pk, 0, {"LTE_USERS": "1"}, {})])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploads_kept_whole_before_are_moved_into_chunks_by_the_migration(cast: Cast) -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("bulk", "0001_initial")])
+    old = executor.loader.project_state([("bulk", "0001_initial")]).apps
+    user = cast.users["city-hz"]
+    data = b"\xef\xbb\xbf" + "区划代码,报告期\n".encode() * 1000
+    for status in ("applied", "checked"):
+        old.get_model("bulk", "Import").objects.create(
+            uploaded_by_id=user.pk, filename=f"{status}.csv", sha256="x", content=data, kind="csv", status=status
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    applied, checked = Import.objects.order_by("pk")
+    assert applied.file.read() == data and applied.file.size == len(data) and applied.status == "applied"
+    assert checked.status == "rejected" and "重新上传" in checked.errors[0]["message"]

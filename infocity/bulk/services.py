@@ -398,7 +398,7 @@ def planned_changes(upload: Import, limit: int = 500) -> Iterator[dict[str, Any]
     entries = upload.entries.filter(change_count__gt=0).select_related(
         "submission__city", "submission__form", "submission__period"
     )
-    for entry in entries.order_by("pk"):
+    for entry in entries.order_by("pk")[:limit]:  # every entry listed has at least one change
         for number, change in enumerate(entry.changes):
             if shown >= limit:
                 return
