@@ -240,4 +240,4 @@ def test_uploads_kept_whole_before_are_moved_into_chunks_by_the_migration(cast: 
     executor.migrate(executor.loader.graph.leaf_nodes())
     applied, checked = Import.objects.order_by("pk")
     assert applied.file.read() == data and applied.file.size == len(data) and applied.status == "applied"
-    assert checked.status == "rejected" and "重新上传" in checked.errors[0]["message"]
+    assert checked.status == "rejected" and "重新上传" in checked.errors[0]["message"] and checked.error_count == 1

@@ -12,16 +12,27 @@ def copy_contents(apps, schema_editor):
     Import = apps.get_model("bulk", "Import")
     Blob = apps.get_model("bulk", "Blob")
     BlobChunk = apps.get_model("bulk", "BlobChunk")
-    for upload in Import.objects.all():
+    for upload in Import.objects.only("pk", "filename", "content").iterator(chunk_size=20):
         data = bytes(upload.content)
         blob = Blob.objects.create(name=upload.filename, size=len(data), sha256=hashlib.sha256(data).hexdigest())
         for seq, start in enumerate(range(0, len(data), 1048576)):
             BlobChunk.objects.create(blob=blob, seq=seq, data=data[start : start + 1048576])
-        upload.file = blob
-        upload.save(update_fields=["file"])
-    # A checked plan was kept in a field that is gone: such uploads are checked again by uploading them again.
-    Import.objects.filter(status="checked").update(status="rejected", errors=[{"sheet": "", "row": None,
-        "column": None, "item": "", "message": "平台已升级，请重新上传这个文件检查。"}])
+        Import.objects.filter(pk=upload.pk).update(file=blob)
+
+
+def constraints_now(apps, schema_editor):
+    """On PostgreSQL the foreign keys just set are checked now: a table with checks still pending at the end of
+    the transaction cannot be altered by the next operations."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def reject_old_plans(apps, schema_editor):
+    """A checked plan was kept in a field that is gone: such uploads are checked again by uploading them again."""
+    message = {"sheet": "", "row": None, "column": None, "item": "", "message": "平台已升级，请重新上传这个文件检查。"}
+    apps.get_model("bulk", "Import").objects.filter(status="checked").update(
+        status="rejected", errors=[message], error_count=1, progress=100, stage="需要重新上传"
+    )
 
 
 class Migration(migrations.Migration):
@@ -67,6 +78,7 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(copy_contents, migrations.RunPython.noop),
+        migrations.RunPython(constraints_now, migrations.RunPython.noop),
         migrations.RemoveField(
             model_name="import",
             name="content",
@@ -205,4 +217,5 @@ class Migration(migrations.Migration):
             name="file",
             field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="bulk.blob"),
         ),
+        migrations.RunPython(reject_old_plans, migrations.RunPython.noop),
     ]
