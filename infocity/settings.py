@@ -199,6 +199,7 @@ BULK_MAX_ROWS = envint("BULK_MAX_ROWS", 50_000)
 BULK_BACKGROUND_BYTES = envint("BULK_BACKGROUND_KB", 256) * 1024  # uploads checked by the worker
 BULK_BACKGROUND_CHANGES = envint("BULK_BACKGROUND_CHANGES", 2_000)  # imports applied by the worker
 BULK_EXPORT_INLINE_ROWS = envint("BULK_EXPORT_INLINE_ROWS", 20_000)  # Excel exports built in the request
+BULK_STALLED_MINUTES = envint("BULK_STALLED_MINUTES", 30)  # a check or apply silent this long was interrupted
 BULK_TEMP_DIR = os.environ.get("BULK_TEMP_DIR") or None  # parsers need a seekable file; default: the system's
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, BULK_UPLOAD_MAX_BYTES + 1_048_576)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -258,6 +258,49 @@ def _hundred_thousand_rows() -> bytes:
     return _xlsx_with(_sheet(rows, "A1:E100001"))
 
 
+def _ods(body: str) -> bytes:
+    """A minimal .ods written by hand: one sheet with the given rows."""
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        f'office:version="1.2"><office:body><office:spreadsheet><table:table table:name="填报">{body}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+        z.writestr(
+            "META-INF/manifest.xml",
+            '<?xml version="1.0"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+            '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>',
+        )
+    return buffer.getvalue()
+
+
+def _ods_cell(value: str) -> str:
+    return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+
+
+def _repeated_ods() -> bytes:
+    """A few hundred bytes that a spreadsheet reader would expand into 100 million cells (gigabytes)."""
+    header = "".join(_ods_cell(t) for t in ["区划代码", "报告期", "填报表", "填报项代码", "本期数值"])
+    return _ods(
+        f"<table:table-row>{header}</table:table-row>"
+        '<table:table-row table:number-rows-repeated="100000"><table:table-cell office:value-type="float" '
+        'office:value="1" table:number-columns-repeated="1000"><text:p>1</text:p></table:table-cell></table:table-row>'
+    )
+
+
+def _wide_dimension() -> bytes:
+    """A sheet that declares the largest range Excel allows while holding two rows (reading it padded to the
+    declared range took minutes)."""
+    return _xlsx_with(
+        _sheet(_row(2, '<c r="E2"><v>-5</v></c>') + '<row r="40000"><c r="XFD40000"><v>1</v></c></row>', "A1:XFD1048576")
+    )
+
+
 CORPUS: list[tuple[str, str, Any]] = [
     ("empty.xlsx", "文件是空的", lambda: b""),
     ("picture.xlsx", "不是有效的", _png),
@@ -275,6 +318,9 @@ CORPUS: list[tuple[str, str, Any]] = [
     ("negative.xlsx", "不能为负数", lambda: _xlsx_with(_sheet(_row(2, '<c r="E2"><v>-5</v></c>')))),
     ("date.xlsx", "不能是日期", lambda: _date_xlsx()),
     ("rows.xlsx", "超过上限", _hundred_thousand_rows),
+    ("repeated.ods", "数据区域过大", _repeated_ods),
+    ("wide-dimension.xlsx", "不能为负数", _wide_dimension),
+    ("date-in-city-column.xlsx", "区划代码", lambda: _date_xlsx(column=0)),
     ("no-header.csv", "没有找到表头", lambda: b"a,b,c\n1,2,3\n"),
     ("utf16.csv", "不可识别的字符", lambda: "区划代码,报告期\n".encode("utf-16")),
     ("data.pdf", "只接受", lambda: b"%PDF-1.4"),
@@ -282,14 +328,16 @@ CORPUS: list[tuple[str, str, Any]] = [
 ]
 
 
-def _date_xlsx() -> bytes:
+def _date_xlsx(column: int = 4) -> bytes:
     import datetime
 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.append(["区划代码", "报告期", "填报表", "填报项代码", "本期数值"])
-    sheet.append(["330100", "2016-M11", "M", "FBB_USERS", datetime.date(2016, 11, 1)])
+    row: list[Any] = ["330100", "2016-M11", "M", "FBB_USERS", 5]
+    row[column] = datetime.date(2016, 11, 1)
+    sheet.append(row)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -383,3 +431,18 @@ def test_export_is_streamed_scoped_and_neutralised(cast: Cast, world: ReportingC
     assert note.startswith("'+cmd")
     other = cast.client("province-gd").get("/bulk/export.csv", {"period": "2016-M11"})
     assert len(list(csv.reader(io.StringIO(streamed(other))))) == 1
+
+
+def test_a_number_typed_as_a_percentage_reads_as_shown(cast: Cast, world: ReportingCycle) -> None:
+    """Typing "62%" in Excel stores 0.62 formatted as a percentage: the clerk meant 62, and 62 is read."""
+    client = cast.client("city-hz")
+    target = hz_m11()
+    book = load_workbook(io.BytesIO(fill(download_template(client, cast.orgs["hangzhou"].pk, target.period_id), NUMBERS)))
+    for row in book["填报"].iter_rows(min_row=2):
+        if row[4].value == "FBB_20M_USERS":
+            row[8].value, row[8].number_format = 0.62, "0%"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    checked = upload(client, "杭州.xlsx", buffer.getvalue())
+    assert checked.status == Import.Status.CHECKED, checked.errors
+    assert {c["item"]: c["new"] for e in checked.entries.all() for c in e.changes}["FBB_20M_USERS"] == "62"

@@ -241,3 +241,143 @@ def test_uploads_kept_whole_before_are_moved_into_chunks_by_the_migration(cast: 
     applied, checked = Import.objects.order_by("pk")
     assert applied.file.read() == data and applied.file.size == len(data) and applied.status == "applied"
     assert checked.status == "rejected" and "重新上传" in checked.errors[0]["message"] and checked.error_count == 1
+
+
+def _send(cast: Cast, submission: Submission, values: dict[str, Any]) -> None:
+    """Hangzhou fills, approves and sends its data through the web services."""
+    reporting.save_draft(actor=cast.users["city-hz"], submission=submission, explanations={},
+                         raw={code: str(value) for code, value in values.items()}, base_version=submission.version)  # fmt: skip
+    submission.refresh_from_db()
+    reporting.approve_city(actor=cast.users["city-hz-approver"], submission=submission,
+                           expected_version=submission.version)  # fmt: skip
+    submission.refresh_from_db()
+    reporting.submit(actor=cast.users["city-hz-approver"], submission=submission, expected_version=submission.version)
+
+
+def test_a_province_file_may_hold_cities_that_have_already_sent_their_data(cast: Cast, world: ReportingCycle) -> None:
+    hangzhou = m11("杭州市")
+    _send(cast, hangzhou, NUMBERS)
+    client = cast.client("province-zj")
+    rows = [("330100", code, value) for code, value in NUMBERS.items()]
+    rows += [("330400", code, value) for code, value in JIAXING.items()]
+    checked = upload(client, "全省.csv", province_csv(rows))
+    assert checked.status == Import.Status.CHECKED, checked.errors
+    assert checked.submission_count == 1 and checked.change_count == 5  # Hangzhou's values are already there
+    client.post(f"/bulk/imports/{checked.pk}/apply/")
+    assert stored(m11("嘉兴市")) == JIAXING and stored(hangzhou) == NUMBERS
+    # A file that would change the sent data is refused, with the reason at Hangzhou's rows.
+    changed = upload(client, "改动.csv", province_csv([("330100", "FBB_USERS", 10001)]))
+    assert changed.status == Import.Status.REJECTED
+    assert any("不能修改" in p["message"] and p["row"] == 2 for p in changed.errors), changed.errors
+
+
+def test_applying_refuses_when_a_submission_without_changes_was_changed_since(
+    cast: Cast, world: ReportingCycle
+) -> None:
+    """The file's values for Hangzhou were already stored when it was checked; someone changes them before the
+    import is applied: applying would leave Hangzhou different from the file, so nothing is written."""
+    client = cast.client("city-hz")
+    target = m11("杭州市")
+    template = download_template(client, cast.orgs["hangzhou"].pk, target.period_id)
+    first = upload(client, "一.xlsx", fill(template, NUMBERS))
+    client.post(f"/bulk/imports/{first.pk}/apply/")
+    again = upload(client, "二.xlsx", fill(template, NUMBERS))
+    assert again.status == Import.Status.CHECKED and again.change_count == 0
+    target.refresh_from_db()
+    reporting.save_draft(actor=cast.users["city-hz"], submission=target, raw={"FBB_USERS": "1"}, explanations={},
+                         base_version=target.version)  # fmt: skip
+    response = client.post(f"/bulk/imports/{again.pk}/apply/", follow=True)
+    assert "检查之后已被修改" in response.content.decode()
+    assert stored(target)["FBB_USERS"] == 1
+
+
+def test_dates_control_characters_and_long_text_are_read_as_web_entry_reads_them(
+    cast: Cast, world: ReportingCycle
+) -> None:
+    import datetime
+
+    client = cast.client("city-hz")
+    target = m11("杭州市")
+    template = download_template(client, cast.orgs["hangzhou"].pk, target.period_id)
+    notes = {"FBB_USERS": "口径调整" + "长" * 3000}
+    data = fill(template, {**NUMBERS, "LTE_USERS": 12000}, notes)
+    book = load_workbook(io.BytesIO(data))
+    for row in book["填报"].iter_rows(min_row=2):
+        if row[4].value == "MOBILE_USERS":
+            row[9].value = datetime.date(2016, 11, 30)  # a date typed as an explanation is kept as text
+    buffer = io.BytesIO()
+    book.save(buffer)
+    checked = upload(client, "杭州.xlsx", buffer.getvalue())
+    assert checked.status == Import.Status.CHECKED, checked.errors
+    client.post(f"/bulk/imports/{checked.pk}/apply/")
+    explanations = dict(DataValue.objects.filter(submission=target).values_list("item__code", "explanation"))
+    assert len(explanations["FBB_USERS"]) == 2000 and explanations["FBB_USERS"].startswith("口径调整长")
+    assert explanations["MOBILE_USERS"] == "2016-11-30"
+    again = upload(client, "杭州.xlsx", buffer.getvalue())  # the same file again: nothing to change
+    assert again.status == Import.Status.CHECKED and again.change_count == 0
+    # Control characters (a CSV written by another system) are dropped as web entry drops them.
+    text = "区划代码,报告期,填报表,填报项代码,本期数值,说明\n330100,2016-M11,M,LTE_USERS,\x1b12000\x07,换\x07算\x1b口径\n"
+    for _ in range(2):
+        once = upload(client, "运营商.csv", text.encode())
+        assert once.status == Import.Status.CHECKED, once.errors
+        client.post(f"/bulk/imports/{once.pk}/apply/")
+    assert once.change_count == 0  # the second upload found nothing to change
+    assert DataValue.objects.get(submission=target, item__code="LTE_USERS").explanation == "换算口径"
+
+
+def test_the_same_city_period_and_form_in_two_cycles_is_not_guessed(cast: Cast, world: ReportingCycle) -> None:
+    from infocity.reporting.models import Period
+
+    target = m11("杭州市")
+    other_cycle = ReportingCycle.objects.create(name="2016年补充监测", year=2016, edition=world.edition)
+    period = Period.objects.get(pk=target.period_id)
+    period.pk, period.cycle = None, other_cycle
+    period.save()
+    twin = Submission.objects.create(period=period, form=target.form, city=target.city)
+    client = cast.client("city-hz")
+    csv_file = province_csv([("330100", code, value) for code, value in NUMBERS.items()])
+    refused = upload(client, "杭州.csv", csv_file)
+    assert refused.status == Import.Status.REJECTED and refused.error_count == 1
+    assert "多个报送周期" in refused.errors[0]["message"]
+    # The template names its submission in its hidden sheet: that tells the two apart.
+    template = download_template(client, cast.orgs["hangzhou"].pk, target.period_id)
+    checked = upload(client, "杭州.xlsx", fill(template, NUMBERS))
+    assert checked.status == Import.Status.CHECKED, checked.errors
+    assert list(checked.entries.values_list("submission_id", flat=True)) == [target.pk]
+    assert twin.pk != target.pk
+
+
+def test_an_interrupted_check_or_apply_is_reported_and_can_be_done_again(
+    cast: Cast, world: ReportingCycle, settings: Any
+) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    settings.BULK_BACKGROUND_BYTES = 0
+    settings.BULK_BACKGROUND_CHANGES = 0
+    settings.TASKS = DUMMY
+    client = cast.client("city-hz")
+    target = m11("杭州市")
+    data = fill(download_template(client, cast.orgs["hangzhou"].pk, target.period_id), NUMBERS)
+    checking = upload(client, "杭州.xlsx", data)
+    long_ago = timezone.now() - datetime.timedelta(minutes=settings.BULK_STALLED_MINUTES + 1)
+    Import.objects.filter(pk=checking.pk).update(status=Import.Status.CHECKING, touched_at=timezone.now())
+    assert "检查中断" not in client.get(f"/bulk/imports/{checking.pk}/").content.decode()  # alive: left alone
+    Import.objects.filter(pk=checking.pk).update(touched_at=long_ago)  # the worker was killed long ago
+    assert "检查中断" in client.get(f"/bulk/imports/{checking.pk}/").content.decode()
+    checking.refresh_from_db()
+    assert checking.status == Import.Status.FAILED and not checking.entries.exists()
+
+    applying = upload(client, "杭州.xlsx", data)
+    services.run_check(applying.pk)
+    client.post(f"/bulk/imports/{applying.pk}/apply/")
+    Import.objects.filter(pk=applying.pk).update(touched_at=long_ago)
+    token = command_token("city-hz", "write")
+    status = api(token).get(f"/api/v1/imports/{applying.pk}").json()
+    assert status["status"] == "checked" and "中断" in status["failure"]
+    assert not DataValue.objects.filter(submission=target).exists()
+    assert "上次导入中断" in client.get(f"/bulk/imports/{applying.pk}/").content.decode()
+    client.post(f"/bulk/imports/{applying.pk}/apply/")
+    services.run_apply(applying.pk)
+    assert stored(target) == NUMBERS

@@ -306,7 +306,7 @@ def assign_role(
     *, actor: User, user: User, role: str, expected_version: int, request: HttpRequest | None = None
 ) -> User:
     """安全管理员 assigns (or clears, with ``role=""``) a user's role."""
-    locked = User.objects.select_for_update().select_related("organisation").get(pk=user.pk)
+    locked = User.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=user.pk)
     _check_version(locked, expected_version)
     if locked.pk == actor.pk:
         raise ValidationError(_("不能修改自己的角色，请由另一位安全管理员操作。"))

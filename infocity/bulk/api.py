@@ -105,7 +105,9 @@ def start_import(request: HttpRequest, file: File[UploadedFile]) -> Status[dict[
 
 
 def _mine(request: HttpRequest, import_id: int) -> Import:
-    return get_visible_or_404(request.user, Import.objects.filter(uploaded_by=_user(request)), import_id)
+    return services.expire_stalled(
+        get_visible_or_404(request.user, Import.objects.filter(uploaded_by=_user(request)), import_id)
+    )
 
 
 @router.get(

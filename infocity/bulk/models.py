@@ -107,6 +107,7 @@ class Import(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     failure = models.TextField(blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    touched_at = models.DateTimeField(null=True, blank=True)  # last sign of life of its check or apply
 
     class Meta:
         ordering = ["-uploaded_at", "-pk"]

@@ -10,7 +10,7 @@ import csv
 import datetime
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +23,9 @@ HEADERS = {"区划代码": "city", "报告期": "period", "填报表": "form", "
 REQUIRED = {"city", "period", "form", "item", "value"}
 MAX_ZIP_ENTRIES = 2000
 MAX_RATIO = 200
+MAX_SHEETS = 100
+MAX_COLUMNS = 256  # columns read from a sheet (the template has six)
+MAX_CELLS_PER_ROW_LIMIT = 40  # an ODS sheet's data area may hold at most BULK_MAX_ROWS × this many cells
 
 
 class UploadRefused(ValueError):
@@ -36,6 +39,7 @@ class Cell:
     column: int  # 1-based
     value: Any
     formula_without_value: bool = False
+    percent: bool = False  # a number shown as a percentage (typed "12%", stored 0.12): read as 12
 
 
 @dataclass
@@ -75,7 +79,10 @@ def open_upload(filename: str, path: str) -> Source:
         return _read_csv(path, size)
     if name.endswith((".xlsx", ".ods")):
         _check_zip(path, name)
-        return _read_xlsx(path) if name.endswith(".xlsx") else _read_calamine(path, "ods")
+        if name.endswith(".xlsx"):
+            return _read_xlsx(path)
+        _check_ods_area(path)
+        return _read_calamine(path, "ods")
     if name.endswith(".xls"):
         if not head.startswith(b"\xd0\xcf\x11\xe0"):
             raise UploadRefused("文件内容不是 Excel 97–2003（.xls）格式，请确认文件没有被改过扩展名。")
@@ -125,16 +132,78 @@ def _check_zip(path: str, name: str) -> None:
         raise UploadRefused("文件内容不是有效的 .xlsx 文件。")
 
 
+def _check_ods_area(path: str) -> None:
+    """An ODS file stores repeated rows and cells once (``number-rows-repeated``), and the reader expands them
+    into a full grid: a file of a few kilobytes could ask for gigabytes. The grid each sheet would become — up to
+    its last non-empty cell — is measured from ``content.xml`` as a stream before the reader sees the file."""
+    from defusedxml.common import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    table_ns = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+    value_type = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}value-type"
+    cells = {table_ns + "table-cell", table_ns + "covered-table-cell"}
+    max_rows = settings.BULK_MAX_ROWS + 1000
+    stack: list[Any] = []
+    name, row, column, last_row, last_column, row_has_value = "", 0, 0, 0, 0, False
+
+    def repeat(element: Any, attribute: str) -> int:
+        try:
+            return max(int(element.get(table_ns + attribute, "1")), 1)
+        except ValueError:
+            raise UploadRefused("文件内部结构异常（重复行列数无效），已拒绝。") from None
+
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as part:
+            for event, element in iterparse(part, events=("start", "end")):
+                if event == "start":
+                    stack.append(element)
+                    if element.tag == table_ns + "table":
+                        name, row, last_row, last_column = element.get(table_ns + "name", ""), 0, 0, 0
+                    elif element.tag == table_ns + "table-row":
+                        column, row_has_value = 0, False
+                    continue
+                stack.pop()
+                if element.tag in cells:
+                    count = repeat(element, "number-columns-repeated")
+                    if element.get(value_type) or len(element) or (element.text or "").strip():
+                        row_has_value, last_column = True, max(last_column, column + count)
+                    column += count
+                elif element.tag == table_ns + "table-row":
+                    count = repeat(element, "number-rows-repeated")
+                    if row_has_value:
+                        last_row = row + count
+                    row += count
+                    if stack:
+                        stack[-1].remove(element)  # read rows are let go: memory stays flat
+                elif element.tag == table_ns + "table":
+                    if (
+                        last_row > max_rows
+                        or last_column > MAX_COLUMNS
+                        or (last_row * last_column > max_rows * MAX_CELLS_PER_ROW_LIMIT)
+                    ):
+                        raise UploadRefused(
+                            f"工作表“{name}”的数据区域过大（{last_row} 行 × {last_column} 列），上限为 "
+                            f"{settings.BULK_MAX_ROWS} 行、{MAX_COLUMNS} 列。请删除多余的行列或拆分文件后上传。"
+                        )
+                    if stack:
+                        stack[-1].remove(element)
+    except (DefusedXmlException, SyntaxError):  # ParseError is a SyntaxError
+        raise UploadRefused("文件包含不安全或无效的 XML 内容，已拒绝。") from None
+    except (KeyError, zipfile.BadZipFile, OSError):
+        raise UploadRefused("文件内容不是有效的 .ods 文件（缺少 content.xml 或文件已损坏）。") from None
+
+
 def _header_map(values: list[Any]) -> dict[int, str]:
     return {i: HEADERS[str(v).strip()] for i, v in enumerate(values) if v is not None and str(v).strip() in HEADERS}
 
 
 def _sheet_rows(
-    source: Source, sheet: str, rows: Iterator[tuple[int, list[Any], list[bool]]], found: list[bool]
+    source: Source, sheet: str, rows: Iterator[tuple[int, list[Any], Sequence[Any]]], found: list[bool]
 ) -> Iterator[dict[str, Cell]]:
-    """A sheet's rows after its header row; ``found`` gets True if the sheet has a header row."""
+    """A sheet's rows after its header row; ``found`` gets True if the sheet has a header row. Each row comes
+    with its values and, from .xlsx files, its cells (to tell formulas and percentages)."""
     header: dict[int, str] | None = None
-    for number, values, formulas in rows:
+    for number, values, cells in rows:
         if header is None:
             candidate = _header_map(values)
             if set(candidate.values()) >= REQUIRED:
@@ -148,11 +217,16 @@ def _sheet_rows(
         source.count += 1
         if source.count > settings.BULK_MAX_ROWS:
             raise UploadRefused(f"行数超过上限（{settings.BULK_MAX_ROWS} 行）。请拆分文件后分别上传。")
-        yield {
-            key: Cell(sheet, number, i + 1, values[i] if i < len(values) else None,
-                      i < len(formulas) and formulas[i] and (i >= len(values) or values[i] is None))
-            for i, key in header.items()
-        }  # fmt: skip
+        row = {}
+        for i, key in header.items():
+            value = values[i] if i < len(values) else None
+            cell = Cell(sheet, number, i + 1, value)
+            if i < len(cells):
+                cell.formula_without_value = value is None and getattr(cells[i], "data_type", "") == "f"
+                cell.percent = (key == "value" and type(value) in (int, float)
+                                and "%" in (getattr(cells[i], "number_format", "") or ""))  # fmt: skip
+            row[key] = cell
+        yield row
 
 
 def _read_xlsx(path: str) -> Source:
@@ -169,40 +243,57 @@ def _read_xlsx(path: str) -> Source:
             f"无法读取这个 Excel 文件（{type(error).__name__}）。请用 Excel 或 WPS 打开后另存为 .xlsx 再上传。"
         ) from None
     source = Source("xlsx")
-    sheets = []
+    sheets: list[tuple[str, int]] = []  # visible sheets and the columns to read from each
+    declared = 0  # rows the sheets say they have (their <dimension>): only for the progress bar
+    row_limit = 2 * settings.BULK_MAX_ROWS + 1000  # rows read, empty ones included
     try:
-        for ws in values_book.worksheets:
+        if len(values_book.worksheets) > MAX_SHEETS:
+            raise UploadRefused(f"文件中的工作表过多（上限 {MAX_SHEETS} 个）。请删除多余的工作表后上传。")
+        for ws, formula_ws in zip(values_book.worksheets, formula_book.worksheets, strict=True):
+            # A sheet's <dimension> is written by the program that saved it and may be wrong, or hostile: rows
+            # are read as they are in the file, never padded to it.
+            declared += min(ws.max_row or 0, row_limit)
+            width = min(ws.max_column or MAX_COLUMNS, MAX_COLUMNS)
+            ws.reset_dimensions()
+            formula_ws.reset_dimensions()
             if ws.title == "_meta":
-                for row in ws.iter_rows(min_row=2, max_row=10_000, values_only=True):
+                for row in ws.iter_rows(min_row=2, max_row=10_000, max_col=2, values_only=True):
                     if row and len(row) >= 2 and isinstance(row[0], int) and isinstance(row[1], int):
                         source.meta[row[0]] = row[1]
             elif ws.sheet_state != "visible":
                 source.skipped_sheets.append(ws.title)
-            elif (ws.max_row or 0) > settings.BULK_MAX_ROWS + 100:
-                raise UploadRefused(
-                    f"工作表“{ws.title}”有 {ws.max_row} 行，超过上限（{settings.BULK_MAX_ROWS} 行）。请拆分文件。"
-                )
             else:
-                sheets.append(ws.title)
+                sheets.append((ws.title, width))
     except DefusedXmlException:
         values_book.close()
         formula_book.close()
         raise UploadRefused("文件包含不安全的 XML 内容（实体定义），已拒绝。") from None
-    total = sum(values_book[title].max_row or 0 for title in sheets) or 1
+    except UploadRefused:
+        values_book.close()
+        formula_book.close()
+        raise
+    total = declared or 1
     read = [0]
     source.done = lambda: min(read[0] / total, 1.0)
 
     def rows() -> Iterator[dict[str, Cell]]:
         try:
-            for title in sheets:
+            for title, width in sheets:
                 # The values and the formulas of the same sheet, read side by side (both streamed).
-                pairs = zip(values_book[title].iter_rows(values_only=True), formula_book[title].iter_rows(),
-                            strict=False)  # fmt: skip
+                pairs = zip(values_book[title].iter_rows(max_col=width, values_only=True),
+                            formula_book[title].iter_rows(max_col=width), strict=False)  # fmt: skip
 
-                def numbered(pairs: Iterator[tuple[Any, Any]] = pairs) -> Iterator[tuple[int, list[Any], list[bool]]]:
+                def numbered(
+                    pairs: Iterator[tuple[Any, Any]] = pairs, title: str = title
+                ) -> Iterator[tuple[int, list[Any], Sequence[Any]]]:
                     for number, (values, cells) in enumerate(pairs, start=1):
                         read[0] += 1
-                        yield number, list(values), [getattr(c, "data_type", "") == "f" for c in cells]
+                        if read[0] > row_limit:
+                            raise UploadRefused(
+                                f"工作表“{title}”的行数超过上限（{settings.BULK_MAX_ROWS} 行）。"
+                                "请删除多余的行或拆分文件。"
+                            )
+                        yield number, list(values), cells
 
                 found: list[bool] = []
                 yield from _sheet_rows(source, title, numbered(), found)
@@ -242,7 +333,7 @@ def _read_calamine(path: str, kind: str) -> Source:
     def rows() -> Iterator[dict[str, Cell]]:
         try:
             for name in sheets:
-                numbered: Iterator[tuple[int, list[Any], list[bool]]] = (
+                numbered: Iterator[tuple[int, list[Any], Sequence[Any]]] = (
                     (n, list(r), []) for n, r in enumerate(book.get_sheet_by_name(name).iter_rows(), start=1)
                 )
                 found: list[bool] = []
@@ -315,7 +406,7 @@ def _read_csv(path: str, size: int) -> Source:
 
     def rows() -> Iterator[dict[str, Cell]]:
         with io.TextIOWrapper(io.BufferedReader(counting), encoding=encoding, newline="") as text:
-            numbered: Iterator[tuple[int, list[Any], list[bool]]] = (
+            numbered: Iterator[tuple[int, list[Any], Sequence[Any]]] = (
                 (n, r, []) for n, r in enumerate(csv.reader(text), start=1)
             )
             found: list[bool] = []
@@ -327,8 +418,9 @@ def _read_csv(path: str, size: int) -> Source:
     return source
 
 
-def cell_text(cell: Cell) -> str:
-    """A cell as the text a clerk would have typed (numbers without a spurious ".0")."""
+def cell_text(cell: Cell, dates_as_text: bool = False) -> str:
+    """A cell as the text a clerk would have typed (numbers without a spurious ".0"). A date or time is an error
+    (``ValueError``) unless ``dates_as_text``: then it reads as written in ISO form."""
     value = cell.value
     if type(value) is str:
         return value.strip()
@@ -336,10 +428,16 @@ def cell_text(cell: Cell) -> str:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
+    if cell.percent:
+        return format((Decimal(repr(value)) * 100).normalize(), "f")
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
         return format(Decimal(f"{value:.15g}").normalize(), "f")  # 0.1 + 0.2 in a sheet is 0.3 to the clerk
     if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+        if dates_as_text:  # as a clerk would have typed it: 2016-11-30, 2016-11-30 08:30:00
+            if isinstance(value, datetime.datetime):
+                return str(value.date()) if value.time() == datetime.time() else str(value.replace(microsecond=0))
+            return str(value)
         raise ValueError("应填写数值，不能是日期或时间")
     return str(value).strip()

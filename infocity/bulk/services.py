@@ -9,6 +9,7 @@ the task worker while the page shows a progress bar."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django_tasks import task
@@ -28,10 +30,11 @@ from infocity.frameworks.models import DataItem
 from infocity.reporting import services as reporting
 from infocity.reporting.models import DataValue, Status, Submission
 from infocity.reporting.scoping import submissions_visible_to
+from infocity.reporting.services import MAX_TYPED, clean_text
 from infocity.reporting.validation import CheckResult, check_values
 
 from .models import Blob, Import, ImportEntry
-from .reading import Cell, UploadRefused, cell_text, open_upload
+from .reading import HEADERS, Cell, UploadRefused, cell_text, open_upload
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ IMPORT_ROLES = frozenset({Role.CITY_REPORTER, Role.CITY_APPROVER, Role.PROVINCE_
 MAX_STORED_PROBLEMS = 1000
 FLUSH_VALUES = 20_000  # values held in memory before they are written to ImportEntry rows
 BATCH = 500  # submissions checked or applied per round of queries
+COLUMN_NAMES = {key: name for name, key in HEADERS.items()}
 
 
 class ImportError_(ValueError):
@@ -86,7 +90,7 @@ def check_import_task(import_id: int) -> None:
 def run_check(import_id: int, request: HttpRequest | None = None) -> None:
     """Check a queued upload. Only ``ImportEntry`` rows and the upload's own progress are written."""
     claimed = Import.objects.filter(pk=import_id, status=Import.Status.QUEUED).update(
-        status=Import.Status.CHECKING, stage="正在读取文件", progress=0
+        status=Import.Status.CHECKING, stage="正在读取文件", progress=0, touched_at=timezone.now()
     )
     if not claimed:
         return  # already checked (a task delivered twice)
@@ -101,6 +105,7 @@ def run_check(import_id: int, request: HttpRequest | None = None) -> None:
                 checker.check()
             except UploadRefused as refused:
                 checker.refuse(str(refused))
+        checker.finish(request)
     except Exception as error:  # a bug, or the database went away: the upload says so, nothing was changed
         logger.exception("import %s could not be checked", import_id)
         ImportEntry.objects.filter(upload_id=import_id).delete()
@@ -109,8 +114,6 @@ def run_check(import_id: int, request: HttpRequest | None = None) -> None:
             stage="检查未完成",
             failure=f"检查时出错（{type(error).__name__}）。请稍后重新上传；如再次出错，请联系系统管理员。",
         )
-        return
-    checker.finish(request)
 
 
 @dataclass
@@ -126,7 +129,9 @@ class _Checker:
         self.problems: list[dict[str, Any]] = []
         self.problem_count = 0
         self.rows = 0
-        self.slots: dict[tuple[str, str], dict[str, int]] = {}  # (period, form) → city code → submission id
+        self.slots: dict[tuple[str, str], dict[str, list[int]]] = {}  # (period, form) → city code → submissions
+        self.meta: dict[int, int] = {}  # the template's submissions (id → version), from its hidden sheet
+        self.ambiguous: set[tuple[str, str, str]] = set()  # reported once
         self.forms: dict[int, int] = {}  # submission id → form id
         self.form_items: dict[int, dict[str, DataItem]] = {}  # form id → its items by code
         self.pending: dict[int, _Group] = {}
@@ -160,29 +165,47 @@ class _Checker:
         self.add(_problem(None, message))
 
     def progress(self, value: float, stage: str) -> None:
-        Import.objects.filter(pk=self.upload.pk).update(progress=int(value), stage=stage[:200], rows=self.rows)
+        Import.objects.filter(pk=self.upload.pk).update(
+            progress=int(value), stage=stage[:200], rows=self.rows, touched_at=timezone.now()
+        )
 
     # reading: stream the rows, group them per submission ------------------------------------------
 
-    def _submission(self, city: str, period: str, form: str) -> int | None:
+    def _submission(self, city: str, period: str, form: str, cell: Cell) -> int | None:
+        """The submission a row fills. The same city, period code and form in two cycles (overlapping cohorts)
+        is told apart by the template's hidden sheet; without it the row is refused rather than guessed."""
+        candidates = self._candidates(city, period, form)
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
+        chosen = [pk for pk in candidates if pk in self.meta]
+        if len(chosen) == 1:
+            return chosen[0]
+        if (city, period, form) not in self.ambiguous:
+            self.ambiguous.add((city, period, form))
+            self.add(_problem(cell, f"{city} {period} {form} 在多个报送周期中都有报送，无法确定要填写哪一份。"
+                                    "请从对应周期的页面下载填报模板，填写后上传。"))  # fmt: skip
+        return -1
+
+    def _candidates(self, city: str, period: str, form: str) -> list[int]:
         key = (period, form)
         if key not in self.slots:
             visible = submissions_visible_to(self.actor).filter(period__code=period, form__code=form)
             if self.actor.role != Role.PROVINCE_REVIEWER:
                 visible = visible.filter(city_id=self.actor.organisation_id)
-            found: dict[str, int] = {}
-            for pk, code, form_id in visible.order_by("-pk").values_list("pk", "city__division_id", "form_id"):
-                found[code] = pk
+            found: dict[str, list[int]] = {}
+            for pk, code, form_id in visible.order_by("pk").values_list("pk", "city__division_id", "form_id"):
+                found.setdefault(code, []).append(pk)
                 self.forms[pk] = form_id
                 if form_id not in self.form_items:
                     self.form_items[form_id] = {item.code: item for item in _items_of_form(form_id)}
             self.slots[key] = found
-        return self.slots[key].get(city)
+        return self.slots[key].get(city, [])
 
     def read(self, source: Any) -> None:
         """Read the rows, grouping them per submission; whenever FLUSH_VALUES values are held, the complete groups
         are checked and written (the latest group stays: its rows may go on)."""
         last = 0
+        self.meta = source.meta
         for row in source.rows:
             self.rows += 1
             self._row(row)
@@ -195,16 +218,31 @@ class _Checker:
             raise source.nothing_found()
         self.flush(keep_last=False)
 
+    def _key(self, row: dict[str, Cell], key: str) -> str | None:
+        """A code cell's text; a date there (Excel turns 2016-11 into a date) is reported at the cell."""
+        try:
+            return clean_text(cell_text(row[key]), 100)
+        except ValueError:
+            self.add(_problem(row[key], f"“{COLUMN_NAMES[key]}”列应填写代码，不能是日期或时间。"
+                                        "请把该列的单元格格式设为“文本”，重新填写后上传。"))  # fmt: skip
+            return None
+
     def _row(self, row: dict[str, Cell]) -> None:
-        city, period, form = (cell_text(row[k]) for k in ("city", "period", "form"))
-        pk = self._submission(city, period, form)
+        city, period, form = (self._key(row, k) for k in ("city", "period", "form"))
+        if city is None or period is None or form is None:
+            return
+        pk = self._submission(city, period, form, row["city"])
+        if pk == -1:
+            return
         if pk is None:
             scope = "本省各城市" if self.actor.role == Role.PROVINCE_REVIEWER else "本市"
             self.add(
                 _problem(row["city"], f"找不到可由您填写的报送：{city} {period} {form}（只能导入{scope}的数据）。")
             )
             return
-        code = cell_text(row["item"])
+        code = self._key(row, "item")
+        if code is None:
+            return
         item = self.items(pk).get(code)
         if item is None:
             self.add(_problem(row["item"], f"填报项代码“{code}”不在填报表 {form} 中。", code))
@@ -215,7 +253,9 @@ class _Checker:
             self.add(_problem(cell, message, code))
             return
         try:
-            text = cell_text(cell)  # the type and bounds are checked with the edition's rules, per submission
+            # the type and bounds are checked with the edition's rules, per submission; the text is kept as web
+            # entry keeps it (no control characters, bounded), so a re-upload finds nothing to change
+            text = clean_text(cell_text(cell), MAX_TYPED)
         except ValueError as error:
             self.add(_problem(cell, f"{item.name_zh}：{error}", code))
             return
@@ -228,8 +268,9 @@ class _Checker:
             group.values[code] = [text, cell.sheet, cell.row, cell.column]
             self.pending_values += 1
         explanation = row.get("explanation")
-        if explanation is not None and cell_text(explanation):
-            group.explanations[code] = cell_text(explanation)
+        note = clean_text(cell_text(explanation, dates_as_text=True)) if explanation is not None else ""
+        if note:
+            group.explanations[code] = note
 
     def flush(self, keep_last: bool) -> None:
         """Check and write the groups held; a submission met again after its entry was written is merged into it
@@ -297,6 +338,11 @@ class _Checker:
         self, submission: Submission, entry: ImportEntry, check: CheckResult, explanations: dict[str, str]
     ) -> list[dict[str, Any]]:
         first = next(iter(entry.values.values()), None) or [None, "", None, None]
+        if not entry.changes:
+            # Nothing to write here (a province's file may hold cities that have already sent their data): only
+            # a value that cannot be read is worth telling.
+            return [_stored_problem(entry.values[m.code], m.text, m.code) for m in check.messages
+                    if m.severity == "error" and m.code in entry.values]  # fmt: skip
         if submission.status != Status.DRAFT:
             return [
                 _stored_problem(first, f"{submission}当前状态为“{submission.get_status_display()}”，不能修改。", "")
@@ -406,6 +452,38 @@ def planned_changes(upload: Import, limit: int = 500) -> Iterator[dict[str, Any]
             yield {**change, "label": str(entry.submission) if number == 0 else ""}
 
 
+def expire_stalled(upload: Import) -> Import:
+    """An upload whose check or apply has given no sign of life for ``BULK_STALLED_MINUTES`` was interrupted (the
+    worker was stopped or the machine restarted): a check is marked failed, an apply goes back to "checked" —
+    its transaction was undone, so nothing was written and it can be applied again. An apply still running holds
+    its row locked and is left alone."""
+    stalled = {Import.Status.CHECKING, Import.Status.APPLYING}
+    if upload.status not in stalled or upload.touched_at is None:
+        return upload
+    cutoff = timezone.now() - datetime.timedelta(minutes=settings.BULK_STALLED_MINUTES)
+    if upload.touched_at > cutoff:
+        return upload
+    with transaction.atomic():
+        locked = (
+            Import.objects.select_for_update(skip_locked=True)
+            .filter(pk=upload.pk, status__in=stalled, touched_at__lt=cutoff)
+            .first()
+        )
+        if locked is None:
+            return Import.objects.get(pk=upload.pk)
+        if locked.status == Import.Status.CHECKING:
+            ImportEntry.objects.filter(upload=locked).delete()
+            locked.status, locked.stage = Import.Status.FAILED, "检查未完成"
+            locked.failure = "检查中断（后台任务被停止或服务器重启），没有写入任何数据。请重新上传这个文件。"
+        else:
+            locked.status, locked.stage, locked.progress = Import.Status.CHECKED, "导入中断，可重新导入", 100
+            locked.failure = "上次导入中断（后台任务被停止或服务器重启），没有写入任何数据。可以再次点击“导入”。"
+        locked.save(update_fields=["status", "stage", "progress", "failure"])
+        record(Action.BULK_CHECK, actor=None, target=locked,
+               detail={"file": locked.filename, "interrupted": True, "status": locked.status})  # fmt: skip
+    return locked
+
+
 # --- apply ---------------------------------------------------------------------------------------
 
 
@@ -421,7 +499,8 @@ def apply_import(*, actor: User, upload: Import, request: HttpRequest | None = N
             raise ImportError_("这个文件有错误或尚未检查完，不能导入。请修改后重新上传。")
         if locked.change_count > settings.BULK_BACKGROUND_CHANGES:
             locked.status, locked.stage, locked.progress = Import.Status.APPLYING, "排队等待导入", 0
-            locked.save(update_fields=["status", "stage", "progress"])
+            locked.touched_at = timezone.now()
+            locked.save(update_fields=["status", "stage", "progress", "touched_at"])
             apply_import_task.enqueue(locked.pk)
             return locked
     run_apply(upload.pk, request=request, inline=True)
@@ -438,9 +517,17 @@ def run_apply(import_id: int, request: HttpRequest | None = None, inline: bool =
     of the reporting services refuses, nothing at all is written and the upload says why."""
     try:
         with transaction.atomic():
-            upload = Import.objects.select_for_update().select_related("uploaded_by").get(pk=import_id)
+            upload = Import.objects.select_for_update(of=("self",)).select_related("uploaded_by").get(pk=import_id)
             if upload.status not in {Import.Status.CHECKED, Import.Status.APPLYING}:
                 return
+            stale = (
+                upload.entries.filter(change_count=0)
+                .exclude(version=F("submission__version"))
+                .select_related("submission__city", "submission__period", "submission__form")
+                .first()
+            )
+            if stale is not None:  # what the file holds is no longer what it was checked against
+                raise reporting.WorkflowError(f"{stale.submission}在检查之后已被修改，请重新上传检查后再导入。")
             entries = upload.entries.filter(change_count__gt=0).order_by("pk")
             ids = list(entries.values_list("pk", flat=True))
             for start in range(0, len(ids), BATCH):

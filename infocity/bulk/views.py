@@ -98,7 +98,9 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 def _mine(request: HttpRequest, pk: int) -> Import:
-    return get_visible_or_404(request.user, Import.objects.filter(uploaded_by=_user(request)), pk)
+    return services.expire_stalled(
+        get_visible_or_404(request.user, Import.objects.filter(uploaded_by=_user(request)), pk)
+    )
 
 
 @role_required(*IMPORTERS)

@@ -471,7 +471,7 @@ def save_draft(
     the user's attempt is kept as a version of its own."""
     with transaction.atomic():
         locked = (
-            Submission.objects.select_for_update()
+            Submission.objects.select_for_update(of=("self",))  # the submission only, not its period or city
             .select_related("period__cycle__edition", "form", "city")
             .get(pk=submission.pk)
         )
@@ -631,9 +631,10 @@ def fill_drafts(*, actor: User, fills: list[DraftFill], request: HttpRequest | N
         by_id = {fill.submission_id: fill for fill in fills}
         locked = {
             s.pk: s
-            for s in Submission.objects.select_for_update()
+            for s in Submission.objects.select_for_update(of=("self",))
             .select_related("period__cycle__edition", "form", "city")
             .filter(pk__in=by_id)
+            .order_by("pk")  # always locked in the same order: two imports never wait on each other in a circle
         }
         now = clock.now()
         for pk, fill in by_id.items():
@@ -776,7 +777,7 @@ def _locked_for_transition(submission: Submission, expected_version: int, action
     """The submission, locked, if it is still at the version the user saw. If the same user already did the same
     action since then (a double click, a resubmitted form), that is said plainly and nothing happens twice."""
     locked = (
-        Submission.objects.select_for_update()
+        Submission.objects.select_for_update(of=("self",))
         .select_related("period__cycle__edition", "form", "city")
         .get(pk=submission.pk)
     )
@@ -996,14 +997,16 @@ def decide_unlock(
 ) -> UnlockRequest:
     """The analyst grants (only the named items reopen, the submission goes back to draft) or refuses."""
     _require(actor.role == Role.ANALYST and actor.is_active, "只有监测机构分析员可以处理解锁申请。")
-    locked = UnlockRequest.objects.select_for_update().select_related("submission").get(pk=unlock.pk)
+    locked = UnlockRequest.objects.select_for_update(of=("self",)).select_related("submission").get(pk=unlock.pk)
     if locked.status != UnlockRequest.Decision.PENDING:
         raise AlreadyDone("该解锁申请已经处理过了。")
     note = clean_text(note)
     if not grant and not note:
         raise WorkflowError("拒绝解锁时请填写理由。")
     submission = (
-        Submission.objects.select_for_update().select_related("period", "form", "city").get(pk=locked.submission_id)
+        Submission.objects.select_for_update(of=("self",))
+        .select_related("period", "form", "city")
+        .get(pk=locked.submission_id)
     )
     locked.status = UnlockRequest.Decision.GRANTED if grant else UnlockRequest.Decision.REFUSED
     locked.decided_by, locked.decided_at, locked.decision_note = actor, clock.now(), note
