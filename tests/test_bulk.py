@@ -297,7 +297,9 @@ def _wide_dimension() -> bytes:
     """A sheet that declares the largest range Excel allows while holding two rows (reading it padded to the
     declared range took minutes)."""
     return _xlsx_with(
-        _sheet(_row(2, '<c r="E2"><v>-5</v></c>') + '<row r="40000"><c r="XFD40000"><v>1</v></c></row>', "A1:XFD1048576")
+        _sheet(
+            _row(2, '<c r="E2"><v>-5</v></c>') + '<row r="40000"><c r="XFD40000"><v>1</v></c></row>', "A1:XFD1048576"
+        )
     )
 
 
@@ -437,7 +439,9 @@ def test_a_number_typed_as_a_percentage_reads_as_shown(cast: Cast, world: Report
     """Typing "62%" in Excel stores 0.62 formatted as a percentage: the clerk meant 62, and 62 is read."""
     client = cast.client("city-hz")
     target = hz_m11()
-    book = load_workbook(io.BytesIO(fill(download_template(client, cast.orgs["hangzhou"].pk, target.period_id), NUMBERS)))
+    book = load_workbook(
+        io.BytesIO(fill(download_template(client, cast.orgs["hangzhou"].pk, target.period_id), NUMBERS))
+    )
     for row in book["填报"].iter_rows(min_row=2):
         if row[4].value == "FBB_20M_USERS":
             row[8].value, row[8].number_format = 0.62, "0%"

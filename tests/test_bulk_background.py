@@ -245,8 +245,9 @@ def test_uploads_kept_whole_before_are_moved_into_chunks_by_the_migration(cast: 
 
 def _send(cast: Cast, submission: Submission, values: dict[str, Any]) -> None:
     """Hangzhou fills, approves and sends its data through the web services."""
-    reporting.save_draft(actor=cast.users["city-hz"], submission=submission, explanations={},
-                         raw={code: str(value) for code, value in values.items()}, base_version=submission.version)  # fmt: skip
+    raw = {code: str(value) for code, value in values.items()}
+    reporting.save_draft(actor=cast.users["city-hz"], submission=submission, explanations={}, raw=raw,
+                         base_version=submission.version)  # fmt: skip
     submission.refresh_from_db()
     reporting.approve_city(actor=cast.users["city-hz-approver"], submission=submission,
                            expected_version=submission.version)  # fmt: skip
@@ -316,7 +317,8 @@ def test_dates_control_characters_and_long_text_are_read_as_web_entry_reads_them
     again = upload(client, "杭州.xlsx", buffer.getvalue())  # the same file again: nothing to change
     assert again.status == Import.Status.CHECKED and again.change_count == 0
     # Control characters (a CSV written by another system) are dropped as web entry drops them.
-    text = "区划代码,报告期,填报表,填报项代码,本期数值,说明\n330100,2016-M11,M,LTE_USERS,\x1b12000\x07,换\x07算\x1b口径\n"
+    text = "区划代码,报告期,填报表,填报项代码,本期数值,说明\n"
+    text += "330100,2016-M11,M,LTE_USERS,\x1b12000\x07,换\x07算\x1b口径\n"
     for _ in range(2):
         once = upload(client, "运营商.csv", text.encode())
         assert once.status == Import.Status.CHECKED, once.errors
