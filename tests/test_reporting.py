@@ -75,12 +75,14 @@ def send(cast: Cast, submission: Submission) -> Submission:
 
 def test_standard_calendar(cycle: ReportingCycle) -> None:
     periods = {p.code: p for p in cycle.periods.all()}
-    assert len(periods) == 12 + 4 + 2 + 1
+    assert len(periods) == 12 + 4 + 2 + 1 + 2  # … and the two progress reports
     assert (periods["2016-M11"].opens_on, periods["2016-M11"].due_on, periods["2016-M11"].expires_on) == (
         datetime.date(2016, 12, 1), datetime.date(2016, 12, 10), datetime.date(2016, 12, 25))  # fmt: skip
     assert periods["2016-H1"].due_on == datetime.date(2016, 8, 5)  # guide 三(三): early August
     assert periods["2016-A"].due_on == datetime.date(2016, 11, 30)  # with the full-year progress report
     assert periods["2016-Q4"].opens_on == datetime.date(2017, 1, 1)
+    assert periods["2016-R1"].due_on == datetime.date(2016, 8, 5)  # H1 progress report
+    assert periods["2016-R2"].due_on == datetime.date(2016, 11, 30)  # full-year report with typical applications
 
 
 def test_expected_submissions_start_when_the_city_joined(cast: Cast, cycle: ReportingCycle) -> None:

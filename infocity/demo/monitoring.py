@@ -21,7 +21,7 @@ from typing import Any
 from django.utils import timezone
 
 from infocity.accounts.models import Role, User
-from infocity.frameworks.models import Edition
+from infocity.frameworks.models import Edition, Frequency
 from infocity.organisations.models import Cohort, Organisation
 from infocity.organisations.services import add_cities_to_cohort, create_cohort
 from infocity.reporting import clock
@@ -227,7 +227,8 @@ def load_monitoring_demo(edition: Edition, full: Cohort, pilot: Cohort, seed: in
     )
     cycle_2015 = reporting.create_cycle(
         actor=None, name="2015 年度监测（对比数据）", year=2015, edition=edition, cohorts=[history],
-        forms=edition.forms.all(), description="2015 年监测数据，供 2016 年对比（演示数据）。",
+        forms=edition.forms.exclude(frequency=Frequency.PROGRESS),
+        description="2015 年监测数据，供 2016 年对比（演示数据）。",
     )  # fmt: skip
     for submission in Submission.objects.filter(period__cycle=cycle_2015).select_related("period", "form", "city"):
         city = cities[submission.city.code]
@@ -272,8 +273,10 @@ def _replay_2016(cycle: ReportingCycle, cities: dict[str, City], rng: random.Ran
     analyst = User.objects.get(username="analyst")
     states: dict[str, int] = {}
     planted = {(code, period, form): (item, factor, note) for code, period, form, item, factor, note in IMPLAUSIBLE}
-    submissions = Submission.objects.filter(period__cycle=cycle).select_related(
-        "period", "form", "city", "city__parent"
+    submissions = (
+        Submission.objects.filter(period__cycle=cycle)
+        .exclude(form__frequency=Frequency.PROGRESS)  # progress reports are written in demo.progress
+        .select_related("period", "form", "city", "city__parent")
     )
     for submission in submissions.order_by("period__opens_on", "city__division_id", "form__order"):
         plan = _plan(submission, rng)

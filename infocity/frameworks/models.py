@@ -16,6 +16,7 @@ class Frequency(models.TextChoices):
     QUARTERLY = "Q", pgettext_lazy("frequency", "季度")
     HALF_YEARLY = "H", pgettext_lazy("frequency", "半年")
     ANNUAL = "A", pgettext_lazy("frequency", "年度")
+    PROGRESS = "R", pgettext_lazy("frequency", "进展报告")  # the semi-annual progress reports, not data
 
 
 class Bilingual(models.Model):

@@ -69,4 +69,13 @@ def standard_periods(year: int, frequencies: set[str]) -> list[PeriodSpec]:
             PeriodSpec("A", f"{year}-A", f"{year}年度", datetime.date(year, 1, 1), datetime.date(year, 12, 31),
                        datetime.date(year, 11, 1), datetime.date(year, 11, 30), datetime.date(year, 12, 15))
         )  # fmt: skip
+    if "R" in frequencies:  # progress reports: the first half by early August, the year by the end of November
+        periods.append(
+            PeriodSpec("R", f"{year}-R1", f"{year}年上半年进展", datetime.date(year, 1, 1), datetime.date(year, 6, 30),
+                       datetime.date(year, 7, 1), datetime.date(year, 8, 5), datetime.date(year, 8, 31))
+        )  # fmt: skip
+        periods.append(
+            PeriodSpec("R", f"{year}-R2", f"{year}年全年进展", datetime.date(year, 1, 1), datetime.date(year, 12, 31),
+                       datetime.date(year, 10, 15), datetime.date(year, 11, 30), datetime.date(year, 12, 15))
+        )  # fmt: skip
     return sorted(periods, key=lambda p: (p.starts_on, p.ends_on))

@@ -122,7 +122,10 @@ class Submission(models.Model):
     @property
     def started(self) -> bool:
         """Something has been entered (versions alone — an extension, a kept conflict — do not count)."""
-        return self.values.exists()
+        from .content import handler_for
+
+        handler = handler_for(self)
+        return handler.started(self) if handler else self.values.exists()
 
     @property
     def left_city(self) -> bool:

@@ -26,7 +26,7 @@ from infocity.frameworks.formula import Value
 from infocity.frameworks.models import DataItem, Edition, Form
 from infocity.organisations.models import Cohort, CohortMembership
 
-from . import clock
+from . import clock, content
 from .calendar import standard_periods
 from .models import (
     DataValue,
@@ -420,7 +420,8 @@ def _new_version(
     item_comments: dict[str, str] | None = None,
 ) -> SubmissionVersion:
     if values is None or explanations is None:
-        values, explanations = current_values(submission)
+        handler = content.handler_for(submission)
+        values, explanations = handler.snapshot(submission) if handler else current_values(submission)
     submission.version += 1
     submission.updated_at = clock.now()
     submission.save()
@@ -788,12 +789,21 @@ def _locked_for_transition(submission: Submission, expected_version: int, action
     return locked
 
 
+def _codes(submission: Submission) -> set[str]:
+    """What a return may comment on and an unlock may reopen: the form's items, or a report's parts."""
+    handler = content.handler_for(submission)
+    return handler.codes(submission) if handler else {item.code for item in form_items(submission)}
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise PermissionDenied(message)
 
 
 def _validation_blockers(submission: Submission) -> list[str]:
+    handler = content.handler_for(submission)
+    if handler is not None:
+        return handler.blockers(submission)
     check, _ = check_submission(submission)
     _, explanations = current_values(submission)
     problems = [m.text for m in check.errors]
@@ -924,7 +934,7 @@ def return_submission(
         _require(actor.role == Role.ANALYST and actor.is_active, "只有监测机构分析员可以退回省级已审核的报送。")
     else:
         raise WorkflowError("已受理的报送不能退回；如需更正，请由城市提出解锁申请。")
-    codes = {item.code for item in form_items(locked)}
+    codes = _codes(locked)
     comments = {
         code: clean_text(text, 1000)
         for code, text in (item_comments or {}).items()
@@ -969,7 +979,7 @@ def request_unlock(
     _require(_city_member(actor, locked), "只有本市的填报员和负责人可以申请解锁。")
     if locked.status != Status.ACCEPTED:
         raise WorkflowError("只有已受理（锁定）的报送需要申请解锁。")
-    codes = {item.code for item in form_items(locked)}
+    codes = _codes(locked)
     wanted = sorted({code for code in items if code in codes})
     if not wanted:
         raise WorkflowError("请选择需要更正的填报项。")
