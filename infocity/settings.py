@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "infocity.analytics",
     "infocity.tokens",
     "infocity.bulk",
+    "infocity.progress",
     "infocity.workspace",
     "infocity.demo",
 ]
@@ -200,6 +201,7 @@ BULK_BACKGROUND_BYTES = envint("BULK_BACKGROUND_KB", 256) * 1024  # uploads chec
 BULK_BACKGROUND_CHANGES = envint("BULK_BACKGROUND_CHANGES", 2_000)  # imports applied by the worker
 BULK_EXPORT_INLINE_ROWS = envint("BULK_EXPORT_INLINE_ROWS", 20_000)  # Excel exports built in the request
 BULK_STALLED_MINUTES = envint("BULK_STALLED_MINUTES", 30)  # a check or apply silent this long was interrupted
+PROGRESS_ATTACHMENT_MAX_BYTES = envint("PROGRESS_ATTACHMENT_MAX_MB", 20) * 1024 * 1024  # per report attachment
 BULK_TEMP_DIR = os.environ.get("BULK_TEMP_DIR") or None  # parsers need a seekable file; default: the system's
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, BULK_UPLOAD_MAX_BYTES + 1_048_576)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE

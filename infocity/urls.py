@@ -19,5 +19,6 @@ urlpatterns = [
     path("analytics/", include("infocity.analytics.urls")),
     path("tokens/", include("infocity.tokens.urls")),
     path("bulk/", include("infocity.bulk.urls")),
+    path("progress/", include("infocity.progress.urls")),
     path("api/v1/", api.urls()),
 ]

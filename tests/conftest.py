@@ -36,6 +36,16 @@ class Cast:
 
 
 @pytest.fixture(autouse=True)
+def _chinese_first() -> None:
+    """Each test starts in the default language: a request in English (the test client runs in the test's thread)
+    leaves English active for whatever runs next."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Background tasks run inside the test (the database worker has its own test).

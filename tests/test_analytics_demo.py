@@ -132,3 +132,36 @@ def test_a_city_page_assesses_progress_toward_the_year_end(analyst: Client) -> N
     a01 = rows["A01"]  # quarterly, 2016 Q1–Q3 in the demo, target = 100 %
     assert a01["progress"] is not None and a01["progress"].label in {"进展顺利", "需要加快", "进展有限", "出现倒退"}
     assert a01["progress"].anticipated is not None
+
+
+# The same demonstration data carries the cities' progress reports (issue: progress reports and applications).
+
+
+def test_demo_progress_reports_stand_in_several_states_and_reach_the_queues(analyst: Client) -> None:
+    from infocity.progress.models import TypicalApplication
+    from infocity.reporting.stats import queue_for
+
+    reports = Submission.objects.filter(form__code="P")
+    h1_states = set(reports.filter(period__code="2016-R1").values_list("status", flat=True))
+    year_states = set(reports.filter(period__code="2016-R2").values_list("status", flat=True))
+    assert {"accepted", "submitted"} <= h1_states and len(h1_states) >= 3
+    assert {"draft", "submitted", "province_approved", "accepted"} <= year_states
+    assert reports.filter(period__code="2016-R1", returned=True, status="draft").exists()
+    sent = reports.filter(period__code="2016-R2").exclude(status="draft")
+    for report in sent:
+        count = TypicalApplication.objects.filter(submission=report).count()
+        assert 2 <= count <= 3, (report, count)
+        assert not TypicalApplication.objects.filter(submission=report, endorsed_at__isnull=True).exists()
+    assert "演示数据" in reports.exclude(report_sections=None).first().report_sections.first().html  # type: ignore[union-attr]
+    # The province's and the analyst's queues list them; so does the progress report page.
+    to_accept = {key: items for key, _label, items in queue_for(User.objects.get(username="analyst")).sections}
+    assert any(s.form.code == "P" for s in to_accept["to_accept"])
+    waiting = list(reports.filter(status="submitted"))
+    reviewer = User.objects.get(role="province_reviewer", organisation=waiting[0].city.parent)
+    queued = {key: items for key, _label, items in queue_for(reviewer).sections}["to_review"]
+    assert any(s.pk == waiting[0].pk for s in queued)
+    page = analyst.get("/progress/?period=R2&status=province_approved").content.decode()
+    assert page.count('href="/progress/reports/') == reports.filter(period__code="2016-R2",
+                                                                   status="province_approved").count()  # fmt: skip
+    detail = analyst.get(f"/progress/reports/{sent.first().pk}/").content.decode()  # type: ignore[union-attr]
+    assert "典型应用" in detail and "指标达标情况" in detail

@@ -49,7 +49,10 @@ def test_navigation_depends_on_role(cast: Cast) -> None:
         "analytics:reports",
         "tokens:list",
         "bulk:index",
+        "progress:list",
     }
+    assert nav_names(cast, "enterprise") >= {"progress:list"}
+    assert "progress:list" not in nav_names(cast, "expert")
     assert "analytics:outliers" in nav_names(cast, "analyst")
     assert "analytics:outliers" not in nav_names(cast, "ministry")
     assert "accounts:user_list" not in nav_names(cast, "ministry")
@@ -66,6 +69,8 @@ ROLE_PAGES = {
     "analytics:outliers": {"analyst"},
     "analytics:reports": {"ministry", "analyst", "province-zj", "province-gd", "city-hz", "city-hz-approver",
                           "city-gz"},
+    "progress:list": {"ministry", "analyst", "province-zj", "province-gd", "city-hz", "city-hz-approver", "city-gz",
+                      "enterprise"},
 }  # fmt: skip
 
 

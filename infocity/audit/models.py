@@ -53,6 +53,12 @@ class Action(models.TextChoices):
     TOKEN_REVOKE = "token.revoke", _("撤销 API 令牌")
     BULK_CHECK = "bulk.check", _("上传检查批量数据")
     BULK_IMPORT = "bulk.import", _("批量导入数据")
+    ATTACHMENT_ADD = "attachment.add", _("上传附件")
+    ATTACHMENT_REMOVE = "attachment.remove", _("删除附件")
+    ATTACHMENT_DOWNLOAD = "attachment.download", _("下载附件")
+    APPLICATION_SAVE = "application.save", _("保存典型应用")
+    APPLICATION_ENDORSE = "application.endorse", _("确认典型应用")
+    APPLICATION_DELETE = "application.delete", _("删除典型应用")
     DEMO_LOAD = "demo.load", _("载入演示数据")
 
 

@@ -23,6 +23,12 @@ class ContentHandler(Protocol):
     def started(self, submission: Submission) -> bool:
         """Whether anything has been entered."""
 
+    def labels(self, submission: Submission) -> dict[str, str]:
+        """The names of its parts, for the version history."""
+
+    def summary(self, value: Any) -> str:
+        """A part's stored value as the version history shows it (short plain text)."""
+
 
 _handlers: dict[str, ContentHandler] = {}
 

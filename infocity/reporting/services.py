@@ -1155,3 +1155,14 @@ def format_for(item: DataItem, value: str | None) -> str:
         return format_value(parse_value(item, value), item)
     except ParseError:
         return value
+
+
+# --- shared with the other kinds of submission ----------------------------------------------------------------
+# Progress reports (infocity.progress) hold sections instead of data values; they save through these same parts
+# of the workflow rather than copies of them.
+
+city_member = _city_member
+province_of = _province_of
+new_version = _new_version
+state_at = _state_at
+locked_for_transition = _locked_for_transition

@@ -117,7 +117,8 @@ def queue_for(user: User, limit: int = 50) -> Queue:
             ("approved", "本市已审核，待报送省级", list(visible.filter(status=Status.CITY_APPROVED)[:limit])),
         ]
         if user.role == Role.CITY_APPROVER:
-            ready = list(drafts.filter(values__isnull=False).distinct()[:limit])
+            started = Q(values__isnull=False) | Q(report_sections__isnull=False)  # data, or a progress report
+            ready = list(drafts.filter(started).distinct()[:limit])
             queue.sections.insert(0, ("to_approve", "已填写，待本市审核", ready))
     elif user.role == Role.PROVINCE_REVIEWER:
         returned = visible.filter(status=Status.DRAFT, returned=True, returned_by_role=Role.ANALYST)

@@ -23,7 +23,7 @@ from infocity.audit.models import Action
 from infocity.audit.services import record
 from infocity.scoping import get_visible_or_404, parse_id
 
-from . import clock, services
+from . import clock, content, services
 from .forms import CycleForm, ExtensionForm, PeriodDatesForm, SubmissionFilterForm
 from .models import Notification, Period, ReportingCycle, Status, Submission, SubmissionVersion, UnlockRequest
 from .scoping import (
@@ -265,6 +265,8 @@ def _submission_context(request: HttpRequest, submission: Submission, **extra: A
 @role_required(*PLACE_AND_NATIONAL)
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submission = get_submission_for(request.user, pk)
+    if content.handler_for(submission) is not None:  # a progress report has its own page
+        return redirect("progress:report", pk=submission.pk)
     return render(request, "reporting/submission.html", _submission_context(request, submission))
 
 
@@ -428,11 +430,18 @@ def submission_history(request: HttpRequest, pk: int) -> HttpResponse:
     explained: dict[str, Any] = {}
     order = {code: n for n, code in enumerate(items)}
 
+    handler = content.handler_for(submission)
+    labels = handler.labels(submission) if handler else {}
+    if handler is not None:
+        order = {code: n for n, code in enumerate(labels)}
+
     def shown(code: str, value: Any) -> Any:
+        if handler is not None:  # a progress report: its parts as short text
+            return handler.summary(value)
         return services.format_for(items[code], value) if code in items else value
 
     def name(code: str) -> str:
-        return items[code].name if code in items else code
+        return items[code].name if code in items else labels.get(code, code)
 
     for version in versions:
         codes = sorted(set(state) | set(version.values), key=lambda c: order.get(c, len(order)))

@@ -53,6 +53,19 @@ ENTRIES: list[Entry] = [
         _("按填报周期、报告期、填报表、状态、省份和城市查询报送，查看版本记录。"),
     ),
     Entry(
+        _("进展报告"),
+        "progress:list",
+        REPORTING_ROLES | {R.ENTERPRISE},
+        descriptions={
+            R.CITY_REPORTER: _("撰写本市上半年和全年示范工作进展报告，上传附件，填报信息消费典型应用。"),
+            R.CITY_APPROVER: _("审核本市的进展报告和典型应用，确认企业填报的典型应用，报送省级。"),
+            R.PROVINCE_REVIEWER: _("审核本省示范城市的进展报告和典型应用，逐部分提出意见，通过或退回。"),
+            R.ANALYST: _("受理省级已审核的进展报告，导出 PDF 或 Word 供专家评审。"),
+            R.MINISTRY: _("查看各示范城市的进展报告和典型应用。"),
+            R.ENTERPRISE: _("通过所在城市填报信息消费典型应用，由城市确认后随全年进展报告报送。"),
+        },
+    ),
+    Entry(
         _("填报周期"),
         "reporting:cycles",
         REPORTING_ROLES,
