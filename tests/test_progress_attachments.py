@@ -271,7 +271,8 @@ def test_a_template_on_the_authors_own_disk_is_harmless(tmp_path: Path) -> None:
     ("data", "filename", "kind"),
     [("进展说明\n第二行\n".encode(), "说明.txt", "txt"),
      ("区划代码,数值\n330100,1235\n".encode("gbk"), "数据.csv", "csv"),
-     ("\ufeff编号,名称\n1,杭州\n".encode(), "utf8-bom.CSV", "csv"), ("说明".encode("utf-16"), "unicode.txt", "txt")],
+     ("\ufeff编号,名称\n1,杭州\n".encode(), "utf8-bom.CSV", "csv"), ("说明".encode("utf-16"), "unicode.txt", "txt"),
+     ("BM 与 MZ 开头的说明\n".encode(), "b.txt", "txt")],
 )  # fmt: skip
 def test_plain_text_named_as_text_is_accepted(tmp_path: Path, data: bytes, filename: str, kind: str) -> None:
     checked = inspect(_write(tmp_path / "t", data), filename, LIMIT)

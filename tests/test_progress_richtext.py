@@ -372,6 +372,15 @@ def test_pasted_images_do_not_count_towards_the_length() -> None:
     assert sanitize(f'<p>短文</p><img src="{big}">', max_length=1000).endswith(f'<img src="{big}"></p>')
 
 
+def test_text_that_looks_like_a_pasted_image_counts() -> None:
+    text = "data:image/png;base64," + "A" * 5000
+
+    with pytest.raises(RichTextTooLong):
+        sanitize(f"<p>{text}</p>", max_length=1000)
+    with pytest.raises(RichTextTooLong):
+        sanitize(f'<p> src="{text}"</p>', max_length=1000)
+
+
 def test_a_huge_paste_is_refused_before_parsing() -> None:
     with pytest.raises(RichTextTooLong, match="粘贴的内容过长"):
         sanitize("<p><span>x</span></p>" * 20_000, max_length=1000)

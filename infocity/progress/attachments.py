@@ -169,9 +169,9 @@ def _sha256(path: str) -> str:
 _EXECUTABLE_MAGIC = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
                      b"\xca\xfe\xba\xbe", b"\x00asm", b"dex\n")  # fmt: skip
 _ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08", b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b\x08",
-                  b"BZh", b"\xfd7zXZ\x00", b"MSCF")  # fmt: skip
+                  b"\xfd7zXZ\x00", b"MSCF\x00\x00\x00\x00")  # fmt: skip
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_OTHER_IMAGES = ((b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"\x00\x00\x01\x00", "ICO"))
+_OTHER_IMAGES = ((b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"\x00\x00\x01\x00", "ICO"))
 
 
 def _image_kind(head: bytes) -> str | None:
@@ -184,6 +184,11 @@ def _image_kind(head: bytes) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
     return None
+
+
+def _is_archive(head: bytes) -> bool:
+    bzip2 = head[:3] == b"BZh" and head[4:10] == b"1AY&SY"
+    return head.startswith(_ARCHIVE_MAGIC) or bzip2 or head[257:262] == b"ustar"
 
 
 def _is_executable(head: bytes) -> bool:
@@ -210,10 +215,12 @@ def _identify(path: str, handle: IO[bytes], data: mmap.mmap, filename: str) -> s
         return _check_ole(data, embedded=False)
     if _is_executable(head):
         raise AttachmentRefused(EXECUTABLE)
-    if head.startswith(_ARCHIVE_MAGIC) or head[257:262] == b"ustar":
+    if _is_archive(head):
         raise AttachmentRefused(ARCHIVE)
     if head.startswith(b"{\\rtf"):
         raise AttachmentRefused("不接受 RTF 文件。请在 Word 或 WPS 中另存为 .docx 或 PDF 后上传。")
+    if head[:2] == b"BM" and head[6:10] == bytes(4):
+        raise AttachmentRefused("不接受 BMP 格式的图片。请转换为 PNG 或 JPEG 后上传。")
     for magic, name in _OTHER_IMAGES:
         if head.startswith(magic):
             raise AttachmentRefused(f"不接受 {name} 格式的图片。请转换为 PNG 或 JPEG 后上传。")
@@ -598,7 +605,7 @@ def _check_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, embedded: str
                     raise AttachmentRefused(f"文档中嵌入的对象（{label}）未通过检查：{refused}") from None
     elif _is_executable(head):
         raise AttachmentRefused(f"文档中嵌入了可执行程序（{label}），已拒绝。请删除后重新上传。")
-    elif head.startswith(_ARCHIVE_MAGIC) or lowered.endswith(_ARCHIVE_SUFFIXES):
+    elif _is_archive(head) or lowered.endswith(_ARCHIVE_SUFFIXES):
         raise AttachmentRefused(f"文档中嵌入了压缩包（{label}），已拒绝。请删除嵌入的文件后重新上传。")
 
 

@@ -133,7 +133,9 @@ def sanitize(html: str, *, image_prefix: str = DEFAULT_IMAGE_PREFIX, max_length:
 
 
 def _check_length(html: str, limit: int, shown_limit: int) -> None:
-    length = len(html) - sum(len(m.group(2)) for m in _DATA_IMAGE.finditer(html))
+    """Pasted images (``data:`` in an img's src, which ammonia's output holds only in real tags) do not count."""
+    pasted = (_DATA_IMAGE.fullmatch(src.group(1)) for tag in _IMG_TAG.finditer(html) if (src := _SRC.search(tag[0])))
+    length = len(html) - sum(len(image.group(2)) for image in pasted if image)
     if length > limit:
         raise RichTextTooLong(
             f"正文过长（含格式约 {length:,} 个字符，上限为 {shown_limit:,}）。请精简内容，或把详细材料作为附件上传。"
@@ -231,7 +233,8 @@ def _decode_image(payload: str, number: int, max_bytes: int) -> tuple[bytes, str
 def _check_input(html: str, max_length: int) -> None:
     """Bounds what reaches the parsers: the size, and the nesting depth, estimated by a linear scan."""
     markup_limit = max_length * MARKUP_FACTOR
-    if len(html) > MAX_INPUT or len(markup := re.sub(r"data:[A-Za-z0-9/+;,=]{256,}", "data:", html)) > markup_limit:
+    markup = re.sub(r"""(src\s*=\s*["']?\s*)data:[A-Za-z0-9/+;,=\s]{256,}""", r"\1data:", html, flags=re.IGNORECASE)
+    if len(html) > MAX_INPUT or len(markup) > markup_limit:
         raise RichTextTooLong(
             f"粘贴的内容过长（含格式约 {min(len(html), MAX_INPUT + 1):,} 个字符）。"
             "请分段粘贴、精简内容，或把详细材料作为附件上传。"

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -336,8 +336,7 @@ def report_pdf(request: HttpRequest, pk: int) -> HttpResponseBase:
     submission = _report(request, pk)
     data = exports.render_pdf(submission, _user(request))
     record(Action.REPORT_EXPORT, actor=_user(request), request=request, target=submission, detail={"format": "pdf"})
-    return FileResponse(iter([data]), as_attachment=True, filename=exports.filename(submission, "pdf"),
-                        content_type="application/pdf")  # fmt: skip
+    return _download(data, exports.filename(submission, "pdf"), "application/pdf")
 
 
 @role_required(*READERS)
@@ -345,5 +344,11 @@ def report_docx(request: HttpRequest, pk: int) -> HttpResponseBase:
     submission = _report(request, pk)
     data = exports.render_word(submission, _user(request))
     record(Action.REPORT_EXPORT, actor=_user(request), request=request, target=submission, detail={"format": "docx"})
-    return FileResponse(iter([data]), as_attachment=True, filename=exports.filename(submission, "docx"),
-                        content_type=DOCX)  # fmt: skip
+    return _download(data, exports.filename(submission, "docx"), DOCX)
+
+
+def _download(data: bytes, name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
