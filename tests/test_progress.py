@@ -7,6 +7,7 @@ report exports to PDF and Word."""
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import shutil
 import subprocess
@@ -286,3 +287,20 @@ def test_the_report_exports_as_pdf_and_word(cast: Cast, world: ReportingCycle, s
     text = "\n".join(p.text for p in document.paragraphs)
     assert "杭州市" in text and "智慧社区服务平台" in text and "0571-5555-0101" not in text
     assert AuditEvent.objects.filter(action=Action.REPORT_EXPORT, actor=cast.users["ministry"]).count() == 2
+
+
+def test_deadlines_reminders_and_the_spreadsheet_channel(cast: Cast, world: ReportingCycle, settings: Any) -> None:
+    from infocity.reporting.models import Notification
+
+    h1 = report(cast, "2016-R1")
+    created = reporting.remind(datetime.date(2016, 8, 2))  # three days before the H1 report is due
+    titles = list(Notification.objects.filter(user=cast.users["city-hz"]).values_list("title", flat=True))
+    assert created and any("2016年上半年进展示范工作进展报告将于 2016-08-05 到期" in t for t in titles), titles
+    settings.REPORTING_TODAY = "2016-08-10"
+    write_all(cast, h1)
+    assert fresh(h1).is_late(datetime.date(2016, 8, 10))  # sent after 5 August it counts as late
+    # Reports are not spreadsheet forms: no Excel template for them.
+    client = cast.client("city-hz")
+    assert "上半年进展" not in client.get("/bulk/").content.decode()
+    answer = client.get("/bulk/template.xlsx", {"place": cast.orgs["hangzhou"].pk, "period": h1.period_id, "form": "P"})
+    assert answer.status_code == 404

@@ -20,6 +20,7 @@ from infocity.accounts.models import Role, User
 from infocity.accounts.permissions import role_required
 from infocity.audit.models import Action
 from infocity.audit.services import record
+from infocity.frameworks.models import Frequency
 from infocity.organisations.models import OrganisationKind
 from infocity.organisations.scoping import organisations_visible_to
 from infocity.reporting import services as reporting
@@ -42,7 +43,12 @@ def _user(request: HttpRequest) -> User:
 @role_required(*ROLES)
 def index(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    periods = Period.objects.filter(cycle__in=cycles_visible_to(user)).select_related("cycle").order_by("-ends_on")
+    periods = (  # progress reports are written on their own pages, not in spreadsheets
+        Period.objects.filter(cycle__in=cycles_visible_to(user))
+        .exclude(frequency=Frequency.PROGRESS)
+        .select_related("cycle")
+        .order_by("-ends_on")
+    )
     places = organisations_visible_to(user).filter(kind__in=[OrganisationKind.PROVINCE, OrganisationKind.CITY])
     return render(request, "bulk/index.html", {
         "periods": periods, "places": places.order_by("path"), "can_import": user.role in services.IMPORT_ROLES,
@@ -66,6 +72,7 @@ def template(request: HttpRequest) -> HttpResponse:
     submissions = list(
         submissions_visible_to(user)
         .filter(period=period, form__code=form_code, city__path__startswith=place.path)
+        .exclude(form__frequency=Frequency.PROGRESS)
         .select_related("period__cycle__edition", "form", "city")
         .order_by("city__division_id")
     )
