@@ -302,5 +302,6 @@ def test_deadlines_reminders_and_the_spreadsheet_channel(cast: Cast, world: Repo
     # Reports are not spreadsheet forms: no Excel template for them.
     client = cast.client("city-hz")
     assert "上半年进展" not in client.get("/bulk/").content.decode()
-    answer = client.get("/bulk/template.xlsx", {"place": cast.orgs["hangzhou"].pk, "period": h1.period_id, "form": "P"})
+    query = {"place": str(cast.orgs["hangzhou"].pk), "period": str(h1.period_id), "form": "P"}
+    answer = client.get("/bulk/template.xlsx", query)
     assert answer.status_code == 404
