@@ -244,7 +244,12 @@ def test_enterprises_enter_applications_through_their_city_and_contacts_are_mask
     with pytest.raises(reporting.WorkflowError) as blocked:
         reporting.approve_city(actor=cast.users["city-hz-approver"], submission=year, expected_version=year.version)
     assert "尚未经本市确认" in " ".join(blocked.value.messages)
-    cast.client("city-hz").post(f"/progress/applications/{app.pk}/endorse/")
+    enterprise.post(
+        f"/progress/applications/{app.pk}/", {**APPLICATION, "title": "智慧社区服务平台（二期）", "version": "1"}
+    )  # changed before the city endorses
+    page = cast.client("city-hz").post(f"/progress/applications/{app.pk}/endorse/", {"version": "1"}, follow=True)
+    assert "已被企业修改" in page.content.decode() and not TypicalApplication.objects.get().endorsed
+    cast.client("city-hz").post(f"/progress/applications/{app.pk}/endorse/", {"version": "2"})
     assert TypicalApplication.objects.get().endorsed
     # Contact details: the enterprise, the city and the reviewers see them; the ministry sees them masked.
     for username, visible in (("enterprise", True), ("city-hz", True), ("province-zj", True), ("analyst", True),
@@ -261,8 +266,8 @@ def test_enterprises_enter_applications_through_their_city_and_contacts_are_mask
     sent = send(cast, year)
     assert sent.status == Status.SUBMITTED
     # Once sent, the enterprise can no longer change it.
-    enterprise.post(f"/progress/applications/{app.pk}/", {**APPLICATION, "title": "改名", "version": "1"})
-    assert TypicalApplication.objects.get().title == APPLICATION["title"]
+    enterprise.post(f"/progress/applications/{app.pk}/", {**APPLICATION, "title": "改名", "version": "2"})
+    assert TypicalApplication.objects.get().title == "智慧社区服务平台（二期）"
 
 
 def test_the_report_exports_as_pdf_and_word(cast: Cast, world: ReportingCycle, settings: Any) -> None:
@@ -305,3 +310,73 @@ def test_deadlines_reminders_and_the_spreadsheet_channel(cast: Cast, world: Repo
     query = {"place": str(cast.orgs["hangzhou"].pk), "period": str(h1.period_id), "form": "P"}
     answer = client.get("/bulk/template.xlsx", query)
     assert answer.status_code == 404
+
+
+def test_an_unlock_reopens_only_what_it_names(cast: Cast, world: ReportingCycle, settings: Any) -> None:
+    settings.REPORTING_TODAY = "2016-07-25"
+    h1 = write_all(cast, report(cast, "2016-R1"))
+    progress.add_attachment(actor=cast.users["city-hz"], submission=h1, filename="照片.png", file=io.BytesIO(png()))
+    h1 = send(cast, fresh(h1))
+    h1 = reporting.approve_province(actor=cast.users["province-zj"], submission=h1, expected_version=h1.version)
+    h1 = reporting.accept(actor=cast.users["analyst"], submission=h1, expected_version=h1.version)
+    unlock = reporting.request_unlock(actor=cast.users["city-hz"], submission=h1, items=["supply"], reason="更正")
+    reporting.decide_unlock(actor=cast.users["analyst"], unlock=unlock, grant=True)
+    h1 = fresh(h1)
+    with pytest.raises(reporting.WorkflowError, match="附件已随报告受理锁定"):
+        progress.add_attachment(actor=cast.users["city-hz"], submission=h1, filename="新.png", file=io.BytesIO(png()))
+    with pytest.raises(reporting.WorkflowError, match="附件已随报告受理锁定"):
+        progress.remove_attachment(actor=cast.users["city-hz"], attachment=Attachment.objects.get(submission=h1))
+    page = cast.client("city-hz").get(f"/progress/reports/{h1.pk}/").content.decode()
+    assert 'id="attachment-file"' not in page and 'data-testid="editor-supply"' in page
+    assert 'data-testid="editor-overview"' not in page  # still locked
+
+
+def test_a_report_shows_and_exports_only_its_own_images(cast: Cast, world: ReportingCycle, settings: Any) -> None:
+    settings.REPORTING_TODAY = "2016-11-20"
+    guangzhou = report(cast, "2016-R2", "guangzhou")
+    foreign = progress.add_attachment(actor=cast.users["city-gz"], submission=guangzhou, filename="广州.png",
+                                      file=io.BytesIO(png()))  # fmt: skip
+    year = report(cast, "2016-R2")
+    progress.save_report(
+        actor=cast.users["city-hz"],
+        submission=year,
+        base_version=0,
+        sections={"overview": f'<p>借用</p><img src="/progress/files/{foreign.pk}/" alt="x">'},
+    )
+    assert f"/progress/files/{foreign.pk}/" not in ReportSection.objects.get(submission=year, key="overview").html
+
+
+def test_bad_application_input_is_refused_without_a_server_error(
+    cast: Cast, world: ReportingCycle, settings: Any
+) -> None:
+    from infocity.accounts.services import create_account
+
+    settings.REPORTING_TODAY = "2016-11-20"
+    year = report(cast, "2016-R2")
+    enterprise = cast.client("enterprise")
+    url = f"/progress/reports/{year.pk}/applications/new/"
+    for bad in ({"description": "<div>" * 300 + "深"}, {"users_served": "²³"}, {"contact_phone": "１３８"},
+                {"investment": "1e999"}, {"description": "长" * 2_100_000}):  # fmt: skip
+        response = enterprise.post(url, {**APPLICATION, **bad})
+        assert response.status_code == 200, bad
+        assert not TypicalApplication.objects.exists(), bad
+    enterprise.post(url, APPLICATION)
+    app = TypicalApplication.objects.get()
+    # A colleague of the same enterprise sees the contact masked, and saving the form keeps the real details.
+    colleague = create_account(
+        actor=None,
+        username="enterprise-b",
+        full_name="同事",
+        password="Demo@2016x!",
+        organisation=cast.orgs["telecom"],
+        role="enterprise",
+        must_change_password=False,
+    )
+    client = cast.client("enterprise")
+    client.force_login(colleague)
+    form = client.get(f"/progress/applications/{app.pk}/").content.decode()
+    assert "0571-5555-0101" not in form and "张**" in form
+    client.post(f"/progress/applications/{app.pk}/", {**APPLICATION, "contact_name": "", "contact_phone": "",
+                                                       "contact_email": "", "version": "1"})  # fmt: skip
+    app.refresh_from_db()
+    assert (app.contact_name, app.contact_phone, app.contact_email) == ("张某某", "0571-5555-0101", "zhang@example.cn")

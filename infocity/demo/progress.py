@@ -75,9 +75,11 @@ def _write(submission: Submission, plan: str, full_year: bool, rng: random.Rando
         if full_year:
             enterprise = User.objects.filter(organisation__parent=city, role=Role.ENTERPRISE).first()
             for number, data in enumerate(demo_text.typical_applications(city.name, province_name, period.cycle.year)):
-                by_enterprise = enterprise is not None and number == 0 and plan in {"draft", "enterprise_pending"}
-                actor = enterprise if by_enterprise and enterprise is not None else reporter
-                progress.save_application(actor=actor, submission=_refresh(submission), data=data)
+                # A city's registered enterprise enters the first application through its city.
+                actor = enterprise if enterprise is not None and number == 0 else reporter
+                app = progress.save_application(actor=actor, submission=_refresh(submission), data=data)
+                if not app.endorsed and plan not in {"draft", "enterprise_pending"}:
+                    progress.endorse_application(actor=reporter, application=app, expected_version=app.version)
     if plan in {"draft", "enterprise_pending"}:
         return
     submission = _refresh(submission)

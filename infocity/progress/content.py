@@ -12,6 +12,7 @@ from .richtext import plain_text
 from .sections import SECTIONS
 
 FULL_YEAR = "R2"  # the period code suffix of the full-year report, which carries the typical applications
+ATTACHMENTS = "attachments"  # the report's own attachments, as one part (locked with it, unlocked by name)
 
 
 def is_full_year(submission: Submission) -> bool:
@@ -34,7 +35,7 @@ def application_snapshot(app: TypicalApplication) -> dict[str, Any]:
 
 class ReportContent:
     def codes(self, submission: Submission) -> set[str]:
-        codes = {s.key for s in SECTIONS}
+        codes = {s.key for s in SECTIONS} | {ATTACHMENTS}
         codes |= {
             f"app-{pk}" for pk in TypicalApplication.objects.filter(submission=submission).values_list("pk", flat=True)
         }
@@ -66,7 +67,7 @@ class ReportContent:
         return problems
 
     def labels(self, submission: Submission) -> dict[str, str]:
-        names = {s.key: s.title_zh for s in SECTIONS}
+        names = {s.key: s.title_zh for s in SECTIONS} | {ATTACHMENTS: "附件"}
         for pk, title in TypicalApplication.objects.filter(submission=submission).values_list("pk", "title"):
             names[f"app-{pk}"] = f"典型应用：{title}"
         return names

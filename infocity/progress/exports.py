@@ -45,12 +45,13 @@ def filename(submission: Submission, extension: str) -> str:
     return f"{submission.city.name}-{submission.period.label}-{submission.form.name_zh}.{extension}"
 
 
-def _image(user: User, src: str) -> tuple[bytes, str] | None:
-    """An image of the report's own attachments, if the reader may see it."""
+def _image(user: User, submission: Submission, src: str) -> tuple[bytes, str] | None:
+    """An image of this report's own attachments (never another report's), if the reader may see it."""
     match = FILE_SRC.match(src)
     if not match:
         return None
-    attachment = services.attachments_visible_to(user).filter(pk=int(match.group(1)), is_image=True).first()
+    visible = services.attachments_visible_to(user).filter(submission=submission)
+    attachment = visible.filter(pk=int(match.group(1)), is_image=True).first()
     if attachment is None:
         return None
     return attachment.blob.read(), attachment.mime
@@ -61,7 +62,7 @@ def _content(submission: Submission, user: User) -> dict[str, Any]:
     applications = []
     if is_full_year(submission):
         for app in TypicalApplication.objects.filter(submission=submission):
-            images = Attachment.objects.filter(application=app, is_image=True, removed_at__isnull=True)
+            images = Attachment.objects.filter(application=app, is_image=True, removed_at__isnull=True, inline=False)
             applications.append({
                 "app": app, "area": AREA_NAMES.get(app.area, app.area), "contact": services.contact_for(user, app),
                 "images": list(images),
@@ -88,7 +89,7 @@ def render_pdf(submission: Submission, user: User) -> bytes:
             if url.startswith("data:"):
                 return super().fetch(url, headers)
             path = re.sub(r"^[a-z]+://[^/]*", "", url)
-            found = _image(user, path)
+            found = _image(user, submission, path)
             if found is None:
                 raise ValueError(f"not an image of this report: {url}")
             data, mime = found
@@ -105,7 +106,7 @@ def render_word(submission: Submission, user: User) -> bytes:
     content = _content(submission, user)
 
     def load(src: str) -> bytes | None:
-        found = _image(user, src)
+        found = _image(user, submission, src)
         return found[0] if found else None
 
     applications = [

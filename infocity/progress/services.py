@@ -5,6 +5,7 @@ transaction. Approving, sending, returning and accepting are the reporting servi
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from infocity.reporting.scoping import submissions_visible_to
 from infocity.reporting.services import WorkflowError, clean_text
 
 from . import attachments, richtext
-from .content import ReportContent, is_full_year, sections_of
+from .content import ATTACHMENTS, ReportContent, is_full_year, sections_of
 from .models import Attachment, ReportSection, TypicalApplication
 from .sections import AREA_CODES, SECTIONS
 
@@ -114,10 +115,10 @@ def save_report(
             except ValueError as error:
                 title = next(s.title_zh for s in SECTIONS if s.key == key)
                 raise WorkflowError(f"“{title}”：{error}") from None
-            posted[key] = html
+            posted[key] = _own_images(html, locked)
         for key, html in posted.items():
-            if html == current[key]:
-                continue
+            if html == current[key] or html == base.get(key, ""):
+                continue  # unchanged, or unchanged by this user (someone else's newer text stays)
             if not locked.item_editable(key):
                 raise WorkflowError("该部分已受理锁定，不能修改；如需更正，请申请解锁。")
             if current[key] != base.get(key, "") and html != current[key]:
@@ -132,17 +133,34 @@ def save_report(
                                   comment="与他人的修改冲突，未覆盖：" + "、".join(result.conflicts))  # fmt: skip
         if result.written:
             reporting.new_version(locked, V.SAVE, actor)
+        if result.written or result.conflicts:
             record(Action.SUBMISSION_SAVE, actor=actor, request=request, target=locked,
                    detail={"sections": result.written, "conflicts": result.conflicts})  # fmt: skip
         return result
 
 
-def _image_store(actor: User, submission: Submission) -> Any:
+_IMAGE = re.compile(r'<img\b[^>]*\bsrc="/progress/files/(\d+)/"[^>]*>')
+
+
+def _own_images(html: str, submission: Submission, application: TypicalApplication | None = None) -> str:
+    """Images only from the report's own files (or the application's): a link to another city's file is dropped,
+    so it can never travel in this report's pages or exports."""
+    ids = {int(n) for n in _IMAGE.findall(html)}
+    if not ids:
+        return html
+    own = Attachment.objects.filter(submission=submission, pk__in=ids, is_image=True)
+    if application is not None:
+        own = own.filter(application=application)
+    kept = set(own.values_list("pk", flat=True))
+    return _IMAGE.sub(lambda m: m.group(0) if int(m.group(1)) in kept else "", html)
+
+
+def _image_store(actor: User, submission: Submission, application: TypicalApplication | None = None) -> Any:
     def store(data: bytes, mime: str) -> str:
         with tempfile.NamedTemporaryFile(dir=settings.BULK_TEMP_DIR) as handle:
             handle.write(data)
             handle.flush()
-            attachment = _store_file(actor, submission, handle.name, "粘贴的图片", inline=True)
+            attachment = _store_file(actor, submission, handle.name, "粘贴的图片", inline=True, application=application)
         if not attachment.is_image:
             raise ValueError("粘贴的内容不是图片。")
         return _file_url(attachment)
@@ -193,6 +211,7 @@ def add_attachment(
         elif not reporting.city_member(actor, locked):
             raise PermissionDenied("只有本市的填报员和负责人可以上传附件。")
         _open_draft(locked)
+        _attachments_editable(locked, application)
         with tempfile.NamedTemporaryFile(dir=settings.BULK_TEMP_DIR) as handle:
             size = 0
             chunks = file.chunks() if hasattr(file, "chunks") else iter(lambda: file.read(1048576), b"")
@@ -219,6 +238,7 @@ def remove_attachment(*, actor: User, attachment: Attachment, request: HttpReque
         elif not reporting.city_member(actor, locked):
             raise PermissionDenied("只有本市的填报员和负责人可以删除附件。")
         _open_draft(locked)
+        _attachments_editable(locked, attachment.application)
         fresh = Attachment.objects.select_for_update().get(pk=attachment.pk)
         if fresh.removed_at is not None:
             return
@@ -227,6 +247,17 @@ def remove_attachment(*, actor: User, attachment: Attachment, request: HttpReque
         reporting.new_version(locked, V.SAVE, actor, comment=f"删除附件：{fresh.filename}")
         record(Action.ATTACHMENT_REMOVE, actor=actor, request=request, target=locked,
                detail={"file": fresh.filename, "sha256": fresh.sha256})  # fmt: skip
+
+
+def _attachments_editable(locked: Submission, application: TypicalApplication | None) -> None:
+    """After acceptance the attachments are locked with the report: an unlock must name them (or the application)."""
+    code = application.code if application is not None else ATTACHMENTS
+    if not locked.item_editable(code):
+        raise WorkflowError("附件已随报告受理锁定，不能修改；如需更正，请申请解锁“附件”或对应的典型应用。")
+
+
+def attachments_editable(submission: Submission) -> bool:
+    return submission.item_editable(ATTACHMENTS)
 
 
 def attachments_visible_to(user: User) -> Any:
@@ -323,12 +354,12 @@ def _clean_application(data: Mapping[str, Any]) -> dict[str, Any]:
     users: int | None = None
     text = clean_text(str(data.get("users_served") or ""), 30).replace(",", "").replace("，", "")
     if text:
-        if text.isdigit() and len(text) <= 12:
+        if text.isascii() and text.isdecimal() and len(text) <= 12:
             users = int(text)
         else:
             errors["users_served"] = "服务用户数应为不小于 0 的整数，例如 120000。"
     phone = clean_text(data.get("contact_phone"), 30)
-    if phone and not all(c.isdigit() or c in "+-() 转" for c in phone):
+    if phone and not all(c in "0123456789+-() 转" for c in phone):
         errors["contact_phone"] = "联系电话只能包含数字、空格和 + - ( )，例如 0571-8700-1234。"
     email = clean_text(data.get("contact_email"), 100)
     if email:
@@ -382,11 +413,23 @@ def save_application(
                 submission=locked, entered_by=actor, entered_by_organisation_id=actor.organisation_id, **fields
             )
         else:
+            if not may_see_contact(actor, current):  # the form showed them masked: left empty, they are kept
+                shown = contact_for(actor, current)
+                for name in ("name", "phone", "email"):
+                    if fields[f"contact_{name}"] in {"", shown[name]}:
+                        fields[f"contact_{name}"] = getattr(current, f"contact_{name}")
             for name, value in fields.items():
                 setattr(current, name, value)
             current.version += 1
         current.endorsed_at, current.endorsed_by = (clock.now(), actor) if by_city else (None, None)
         current.save()
+        try:  # images pasted into its text become its attachments, checked like any other
+            for name in ("description", "results"):
+                html = richtext.extract_data_images(getattr(current, name), _image_store(actor, locked, current))
+                setattr(current, name, _own_images(html, locked, current))
+        except ValueError as error:
+            raise WorkflowError(str(error)) from None
+        current.save(update_fields=["description", "results"])
         reporting.new_version(locked, V.SAVE, actor, comment=f"典型应用：{current.title}")
         record(Action.APPLICATION_SAVE, actor=actor, request=request, target=locked,
                detail={"application": current.pk, "title": current.title})  # fmt: skip
@@ -394,7 +437,11 @@ def save_application(
 
 
 def endorse_application(
-    *, actor: User, application: TypicalApplication, request: HttpRequest | None = None
+    *,
+    actor: User,
+    application: TypicalApplication,
+    expected_version: int | None = None,
+    request: HttpRequest | None = None,
 ) -> TypicalApplication:
     """The city confirms an application an enterprise entered (本市确认)."""
     with transaction.atomic():
@@ -403,6 +450,8 @@ def endorse_application(
             raise PermissionDenied("只有本市的填报员和负责人可以确认典型应用。")
         _open_draft(locked)
         current = TypicalApplication.objects.select_for_update().get(pk=application.pk)
+        if expected_version is not None and current.version != expected_version:
+            raise WorkflowError("该典型应用在您打开页面后已被企业修改，请查看修改后的内容再确认。")
         if current.endorsed:
             return current
         current.endorsed_at, current.endorsed_by = clock.now(), actor
@@ -423,8 +472,9 @@ def delete_application(*, actor: User, application: TypicalApplication, request:
         if locked.ever_accepted:
             raise WorkflowError("该报告已受理，典型应用不能删除。")
         title = current.title
-        Attachment.objects.filter(application=current).update(application=None, removed_at=clock.now(),
-                                                               removed_by=actor)  # fmt: skip
+        files = Attachment.objects.filter(application=current)
+        files.filter(removed_at__isnull=True).update(removed_at=clock.now(), removed_by=actor)
+        files.update(application=None)  # the files stay (earlier versions list them), taken off the report
         current.delete()
         reporting.new_version(locked, V.SAVE, actor, comment=f"删除典型应用：{title}")
         record(Action.APPLICATION_DELETE, actor=actor, request=request, target=locked, detail={"title": title})

@@ -96,7 +96,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for app in submission.applications.select_related("entered_by_organisation"):
             applications.append({
                 "app": app, "contact": services.contact_for(user, app), "comment": comments.get(app.code, ""),
-                "files": [a for a in app.attachments.all() if a.removed_at is None],
+                "files": [a for a in app.attachments.all() if a.removed_at is None and not a.inline],
             })  # fmt: skip
     files = submission.attachments.filter(removed_at__isnull=True, inline=False, application__isnull=True)
     header, rows, note = exports.attainment(submission)
@@ -113,6 +113,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         + [{"item": {"code": a["app"].code, "name": a["app"].title}} for a in applications],
         "areas": {a.code: a.name_zh for a in AREAS}, "upload_help": services.ALLOWED_FILES,
         "extension_form": ExtensionForm(),
+        "attachments_editable": can["edit"] and services.attachments_editable(submission),
     })  # fmt: skip
 
 
@@ -285,14 +286,18 @@ def _application_form(request: HttpRequest, submission: Any, application: Typica
             "users_served": "" if application.users_served is None else application.users_served,
             "results": application.results,
         }  # fmt: skip
-        contact = services.contact_for(user, application)
-        data |= {"contact_name": contact["name"], "contact_phone": contact["phone"], "contact_email": contact["email"]}
+        if services.may_see_contact(user, application):  # masked details are never put into inputs (they'd be saved)
+            data |= {"contact_name": application.contact_name, "contact_phone": application.contact_phone,
+                     "contact_email": application.contact_email}  # fmt: skip
     writable = services.may_write_application(user, submission, application)
     return render(request, "progress/application.html", {
         "submission": submission, "application": application, "data": data, "errors": errors, "writable": writable,
         "areas": AREAS, "kinds": TypicalApplication.OrganisationKind.choices,
         "contact": services.contact_for(user, application) if application else None,
-        "files": [a for a in application.attachments.all() if a.removed_at is None] if application else [],
+        "files": [a for a in application.attachments.all() if a.removed_at is None and not a.inline]
+        if application
+        else [],
+        "contact_masked": application is not None and not services.may_see_contact(user, application),
         "upload_help": services.ALLOWED_FILES,
         "may_endorse": application is not None and not application.endorsed and _can(user, submission)["edit"]
         if user.role != Role.ENTERPRISE else False,
@@ -304,7 +309,13 @@ def _application_form(request: HttpRequest, submission: Any, application: Typica
 def application_endorse(request: HttpRequest, pk: int) -> HttpResponse:
     application = _application_for(request, pk)
     try:
-        services.endorse_application(actor=_user(request), application=application, request=request)
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        messages.error(request, _("缺少页面版本，请刷新页面后重试。"))
+        return redirect("progress:application", pk=pk)
+    try:
+        services.endorse_application(actor=_user(request), application=application, expected_version=version,
+                                     request=request)  # fmt: skip
     except (ValidationError, PermissionDenied) as error:
         _errors(request, error)
     else:

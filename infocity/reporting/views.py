@@ -283,6 +283,8 @@ def submission_save(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the draft: from the autosave (htmx, answers with the save status and each item's messages) or
     from the 保存 button (answers with the whole page)."""
     submission = get_submission_for(request.user, pk)
+    if content.handler_for(submission) is not None:  # a progress report saves on its own page
+        return redirect("progress:report", pk=submission.pk)
     raw, explanations = _posted_values(request, submission)
     try:
         base = int(request.POST.get("base_version", ""))
@@ -315,6 +317,8 @@ def submission_save(request: HttpRequest, pk: int) -> HttpResponse:
 def submission_check(request: HttpRequest, pk: int) -> HttpResponse:
     """Inline validation as the user types (nothing is saved): each item's messages, swapped in by htmx."""
     submission = get_submission_for(request.user, pk)
+    if content.handler_for(submission) is not None:
+        return redirect("progress:report", pk=submission.pk)
     raw, explanations = _posted_values(request, submission)
     current, _ = services.current_values(submission)
     merged = {code: value or "" for code, value in current.items()} | raw
