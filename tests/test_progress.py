@@ -247,8 +247,8 @@ def test_enterprises_enter_applications_through_their_city_and_contacts_are_mask
     enterprise.post(
         f"/progress/applications/{app.pk}/", {**APPLICATION, "title": "智慧社区服务平台（二期）", "version": "1"}
     )  # changed before the city endorses
-    page = cast.client("city-hz").post(f"/progress/applications/{app.pk}/endorse/", {"version": "1"}, follow=True)
-    assert "已被企业修改" in page.content.decode() and not TypicalApplication.objects.get().endorsed
+    stale = cast.client("city-hz").post(f"/progress/applications/{app.pk}/endorse/", {"version": "1"}, follow=True)
+    assert "已被企业修改" in stale.content.decode() and not TypicalApplication.objects.get().endorsed
     cast.client("city-hz").post(f"/progress/applications/{app.pk}/endorse/", {"version": "2"})
     assert TypicalApplication.objects.get().endorsed
     # Contact details: the enterprise, the city and the reviewers see them; the ministry sees them masked.
