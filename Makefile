@@ -60,3 +60,8 @@ bench-ingest: $(VENV)/.run-deps
 .PHONY: bench-analytics
 bench-analytics: $(VENV)/.run-deps
 	$(PY) bench/analytics.py $(BENCH_ARGS)
+
+# Evaluation benchmark (README "Performance"): 300 cities × 40 indicators, 10,000 Monte Carlo samples, no database.
+.PHONY: bench-evaluation
+bench-evaluation: $(VENV)/.run-deps
+	$(PY) bench/evaluation.py $(BENCH_ARGS)

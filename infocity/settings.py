@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "infocity.tokens",
     "infocity.bulk",
     "infocity.progress",
+    "infocity.evaluation",
     "infocity.workspace",
     "infocity.demo",
 ]
