@@ -15,17 +15,14 @@ from docx import Document
 from PIL import Image
 from playwright.sync_api import expect
 
-from infocity.frameworks.loading import EDITION_2016, load_edition_file
-from infocity.organisations.models import Cohort
 from infocity.progress import demo_text
 from infocity.progress import services as progress
 from infocity.progress.models import Attachment, ReportSection
-from infocity.reporting import services
 from infocity.reporting.models import Status, Submission
-from tests.conftest import Cast, build_cast
+from tests.conftest import Cast
 
 from .conftest import ARTIFACTS, screenshot
-from .test_reporting import log_in, log_out
+from .test_reporting import cast_with_2016_cycle, log_in, log_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WORD_PASTE = (
@@ -39,12 +36,7 @@ WORD_PASTE = (
 @pytest.fixture
 def world(transactional_db: None, settings: Any) -> tuple[Cast, Submission]:
     settings.REPORTING_TODAY = "2016-07-25"
-    cast = build_cast()
-    edition = load_edition_file(EDITION_2016)
-    services.create_cycle(
-        actor=None, name="2016 年度监测", year=2016, edition=edition, cohorts=Cohort.objects.all(),
-        forms=edition.forms.all(),
-    )  # fmt: skip
+    cast = cast_with_2016_cycle()
     h1 = Submission.objects.get(city=cast.orgs["hangzhou"], period__code="2016-R1", form__code="P")
     # Every section but the overview is already written; the overview is written in the browser.
     texts = demo_text.progress_report("杭州市", "浙江省", "H1", 2016)

@@ -26,15 +26,21 @@ OCTOBER = {"FBB_USERS": "10000", "FBB_20M_USERS": "6200", "FTTH_USERS": "7660", 
            "LTE_USERS": "12000"}  # fmt: skip
 
 
-@pytest.fixture
-def world(transactional_db: None, settings: Any) -> tuple[Cast, Submission]:
-    settings.REPORTING_TODAY = "2016-12-05"
+def cast_with_2016_cycle() -> Cast:
+    """The cast and the 2016 cycle of every form (browser tests flush the database, so each builds its own)."""
     cast = build_cast()
     edition = load_edition_file(EDITION_2016)
     services.create_cycle(
         actor=None, name="2016 年度监测", year=2016, edition=edition, cohorts=Cohort.objects.all(),
         forms=edition.forms.all(),
     )  # fmt: skip
+    return cast
+
+
+@pytest.fixture
+def world(transactional_db: None, settings: Any) -> tuple[Cast, Submission]:
+    settings.REPORTING_TODAY = "2016-12-05"
+    cast = cast_with_2016_cycle()
     october = Submission.objects.get(city=cast.orgs["hangzhou"], period__code="2016-M10", form__code="M")
     with clock.at(clock.now().replace(month=11, day=5)):
         services.save_draft(
