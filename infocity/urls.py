@@ -20,5 +20,6 @@ urlpatterns = [
     path("tokens/", include("infocity.tokens.urls")),
     path("bulk/", include("infocity.bulk.urls")),
     path("progress/", include("infocity.progress.urls")),
+    path("evaluation/", include("infocity.evaluation.urls")),
     path("api/v1/", api.urls()),
 ]

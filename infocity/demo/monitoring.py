@@ -266,7 +266,10 @@ def _plan(submission: Submission, rng: random.Random) -> str:
     if period.due_on >= DEMO_TODAY:  # open now: some started, some already sent
         return rng.choices(["none", "draft", "submitted", "province_approved"], [3, 3, 2, 1])[0]
     if period.expires_on >= DEMO_TODAY:  # past due, not yet closed (e.g. annual data due 30 November)
-        return rng.choices(["none", "draft", "submitted", "province_approved", "accepted"], [2, 2, 3, 2, 3])[0]
+        # The annual report is what the December evaluation reads: by 5 December most cities' are accepted, a few
+        # are still with their province or the agency, or not sent.
+        weights = [1, 1, 1, 1, 24] if period.frequency == Frequency.ANNUAL else [2, 2, 3, 2, 3]
+        return rng.choices(["none", "draft", "submitted", "province_approved", "accepted"], weights)[0]
     return rng.choices(
         ["accepted", "province_approved", "submitted", "returned", "none", "late_accepted"], [62, 8, 6, 6, 5, 13]
     )[0]

@@ -15,7 +15,8 @@ How a scheme becomes engine weights (documented in the README, "The annual evalu
 - An indicator without any value in the cohort is left out and its points go to the other indicators of its area in
   proportion to theirs (an area without any value drops out and the others scale up); the run lists them.
 - A city missing an indicator keeps its area's weight: its area score uses the indicators it has, with re-scaled
-  weights, and the city is flagged (engine rule, never a silent zero). A city with no value at all is not ranked.
+  weights, and the city is flagged (engine rule, never a silent zero). A city whose accepted values cover less than
+  the scheme's minimum share of the indicators' points (default 50 %) is not ranked and is listed with its coverage.
 """
 
 from __future__ import annotations
@@ -104,9 +105,29 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
     notes: list[str] = []
     cities = inputs["cities"]
     indicators = inputs["indicators"]
-    raw = np.array(
+    every_city = np.array(
         [[np.nan if v is None else float(v) for v in row] for row in inputs["values"]], dtype=np.float64
     ).reshape(len(cities), len(indicators))
+    scheme_items = {item["code"]: item for item in snapshot["items"]}
+
+    # Coverage: the share of the indicators' points a city has accepted values for. Below the scheme's minimum the
+    # city is not ranked but listed with its coverage: a ranking on a few indicators would not compare like with like.
+    points = np.array([float(scheme_items[item["code"]]["points"]) for item in indicators])
+    if points.sum() <= 0:
+        points = np.ones(len(indicators))
+    coverage = (~np.isnan(every_city) * points).sum(axis=1) / points.sum() * 100
+    minimum = float(snapshot.get("min_coverage", 0))
+    candidates = [i for i in range(len(cities)) if coverage[i] > 0 and coverage[i] + 1e-9 >= minimum]
+    unranked = [{"city": cities[i], "coverage": float(coverage[i])} for i in range(len(cities)) if i not in candidates]
+    if unranked:
+        listed = "、".join(f"{u['city']['name']}（{u['coverage']:.0f}%）" for u in unranked)
+        notes.append(f"以下城市已受理数据覆盖的指标分值不足 {minimum:g}%，不参与排名：{listed}。")
+    if len(candidates) < 2:
+        raise engine.EvaluationError(
+            f"数据覆盖率达到 {minimum:g}% 的城市不足 2 个，无法排名。请待更多数据受理后再评估，"
+            "或在评估方案中调低“参与排名的最低数据覆盖率”。"
+        )
+    raw = every_city[candidates]
     kept = [j for j in range(len(indicators)) if not np.isnan(raw[:, j]).all()]
     for j in range(len(indicators)):
         if j not in kept:
@@ -116,7 +137,6 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
             )
     if not kept:
         raise engine.EvaluationError("参评城市没有任何已受理的指标数值，无法评估。")
-    scheme_items = {item["code"]: item for item in snapshot["items"]}
     columns: list[dict[str, Any]] = []
     for j in kept:
         item = indicators[j]
@@ -144,12 +164,12 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
         (REPORT_COLUMN, "进展报告专家评分", report_share, "report"),
         (APPLICATION_COLUMN, "典型应用专家评分", 1.0 - report_share, "applications"),
     ):
-        values = expert.get(key)
-        points = expert_points * share
-        if points <= 0:
+        values = [expert[key][i] for i in candidates] if expert.get(key) else None
+        share_points = expert_points * share
+        if share_points <= 0:
             continue
         if not values or all(v is None for v in values):
-            notes.append(f"没有{name}（专家评审未进行或未结束），其 {points:g} 分按比例分给其他部分。")
+            notes.append(f"没有{name}（专家评审未进行或未结束），其 {share_points:g} 分按比例分给其他部分。")
             continue
         expert_columns.append(
             (
@@ -159,7 +179,7 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
                     "area": EXPERT_AREA,
                     "direction": 1,
                     "target": 100.0,
-                    "points": points,
+                    "points": share_points,
                     "kind": key,
                     "index": None,
                 },
@@ -175,14 +195,14 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
         x = np.column_stack([x, np.array([np.nan if v is None else float(v) for v in values])])
     w = np.array(weights)
 
-    ranked = [i for i in range(len(cities)) if not np.isnan(x[i][w > 0]).all()]
-    for i in range(len(cities)):
-        if i not in ranked:
-            notes.append(f"{cities[i]['name']}没有任何可用数值，未参与排名。")
-    if not ranked:
-        raise engine.EvaluationError("没有任何城市有可用数值，无法评估。")
+    ranked = [k for k in range(len(candidates)) if not np.isnan(x[k][w > 0]).all()]
+    for k in range(len(candidates)):
+        if k not in ranked:
+            city = cities[candidates[k]]
+            unranked.append({"city": city, "coverage": float(coverage[candidates[k]])})
+            notes.append(f"{city['name']}的已有数值所在指标权重均为 0，无法评分，不参与排名。")
     x = x[ranked]
-    names = tuple(cities[i]["name"] for i in ranked)
+    names = tuple(cities[candidates[k]]["name"] for k in ranked)
     codes = tuple(c["code"] for c in columns)
     uses_target = snapshot["normalisation"] == "target"
     targets = tuple((float(c["target"]) if c["target"] is not None and uses_target else None) for c in columns)
@@ -251,7 +271,7 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
 
     uncertainty = evaluation.uncertainty
     return {
-        "cities": [cities[i] for i in ranked],
+        "cities": [cities[candidates[k]] for k in ranked],
         "columns": [{k: v for k, v in c.items() if k != "index"} | {"index": c["index"]} for c in columns],
         "weights": _floats(evaluation.weights),
         "ahp": ahp,
@@ -279,5 +299,7 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
         },
         "agreement": agreement,
         "engine_fingerprint": evaluation.fingerprint,
+        "coverage": _floats(coverage[[candidates[k] for k in ranked]]),
+        "unranked": unranked,
         "notes": notes,
     }

@@ -1,11 +1,11 @@
 """Freezing a run (冻结评估输入): what the evaluation reads from the database, written down once, with its trail.
 
-:func:`freeze_inputs` collects, for the cycle of a scheme, every demonstration city's accepted indicator values at the
-end of the cycle's year (each indicator at the latest period of its frequency with accepted data: the annual report
-for annual indicators, Q4 for quarterly ones and so on), together with the data items each value was computed from
-and the submissions (id and version number) that hold them; and the expert scores of the review round. From then on
-the run only reads this document: a later correction of a submission changes later runs, never this one.
-:func:`freeze_scheme` writes the scheme down the same way.
+:func:`freeze_inputs` collects, for the cycle of a scheme, every demonstration city's latest accepted indicator
+values of the cycle's year (for each city and frequency, the latest period in which the city has accepted data: the
+annual report for annual indicators, the latest accepted quarter for quarterly ones and so on), together with the
+data items each value was computed from and the submissions (id and version number) that hold them; and the expert
+scores of the review round. From then on the run only reads this document: a later correction of a submission
+changes later runs, never this one. :func:`freeze_scheme` writes the scheme down the same way.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 
 from infocity.analytics.models import Basis, IndicatorValue
-from infocity.analytics.queries import effective_periods, periods_with_values
 from infocity.analytics.services import STATUSES, _item_refs
-from infocity.frameworks.models import Frequency, Indicator
+from infocity.frameworks.models import Indicator
 from infocity.organisations.models import Organisation
-from infocity.reporting.models import DataValue, Submission
+from infocity.reporting.models import DataValue, Period, Submission
 from infocity.reporting.services import compiled_edition
 
 from . import engine
@@ -62,6 +61,7 @@ def freeze_scheme(scheme: Scheme) -> dict[str, Any]:
         "aggregation": scheme.aggregation,
         "expert_points": str(scheme.expert_points),
         "report_share": str(scheme.report_share),
+        "min_coverage": str(scheme.min_coverage),
         "items": [
             {
                 "code": i.indicator.code,
@@ -92,13 +92,6 @@ def cities_of(scheme: Scheme) -> list[Organisation]:
     """The demonstration cities of the scheme's cycle (those with submissions in it), in division-code order."""
     ids = Submission.objects.filter(period__cycle=scheme.cycle).values("city_id")
     return list(Organisation.objects.filter(pk__in=ids).select_related("parent").order_by("division_id", "pk"))
-
-
-def _as_of(scheme: Scheme) -> Any:
-    annual = scheme.cycle.periods.filter(frequency=Frequency.ANNUAL).order_by("-ends_on").first()
-    if annual is not None:
-        return annual
-    return periods_with_values(scheme.cycle, BASIS).order_by("-ends_on").first()
 
 
 def expert_scores(round_: ReviewRound | None, cities: list[Organisation]) -> dict[str, Any]:
@@ -161,62 +154,68 @@ def expert_scores(round_: ReviewRound | None, cities: list[Organisation]) -> dic
 
 
 def freeze_inputs(scheme: Scheme, round_: ReviewRound | None) -> dict[str, Any]:
-    """The document described in the module docstring."""
+    """The document described in the module docstring. Each city's indicators of one frequency are read at one
+    period: the latest of the cycle in which that city has any accepted value of that frequency (so a city whose
+    October data is still in review is read at September rather than counted as missing)."""
     cycle = scheme.cycle
     cities = cities_of(scheme)
     items = list(scheme.items.select_related("indicator__area").order_by("indicator__order"))
     indicators = [i.indicator for i in items]
-    as_of = _as_of(scheme)
-    periods = effective_periods(cycle, as_of, BASIS) if as_of is not None else {}
     position = {city.pk: i for i, city in enumerate(cities)}
     column = {indicator.pk: j for j, indicator in enumerate(indicators)}
     values: list[list[float | None]] = [[None] * len(indicators) for _ in cities]
     sources: list[list[dict[str, Any] | None]] = [[None] * len(indicators) for _ in cities]
 
-    wanted = [(periods[i.frequency], i) for i in indicators if i.frequency in periods]
-    by_period: dict[int, list[Indicator]] = defaultdict(list)
-    for period, indicator in wanted:
-        by_period[period.pk].append(indicator)
-    period_of = {period.pk: period for period, _ in wanted}
-    compiled = compiled_edition(cycle.edition)
-    for period_pk, members in by_period.items():
-        period = period_of[period_pk]
-        found = IndicatorValue.objects.filter(
-            period=period, basis=BASIS, indicator__in=members, city__in=cities, value__isnull=False
-        ).values_list("city_id", "indicator_id", "value")
-        cells = [(city_id, indicator_id, value) for city_id, indicator_id, value in found]
-        if not cells:
+    found = list(
+        IndicatorValue.objects.filter(
+            period__cycle=cycle, basis=BASIS, indicator__in=indicators, city__in=cities, value__isnull=False
+        ).values_list("city_id", "indicator_id", "value", "period_id", "period__frequency", "period__ends_on")
+    )
+    latest: dict[tuple[int, str], tuple[Any, int]] = {}
+    for city_id, _, _, period_id, frequency, ends_on in found:
+        key = (city_id, frequency)
+        if key not in latest or (ends_on, period_id) > latest[key]:
+            latest[key] = (ends_on, period_id)
+    chosen = {key: period_id for key, (_, period_id) in latest.items()}
+    periods = {p.pk: p for p in Period.objects.filter(pk__in=set(chosen.values()))}
+    cells = [(c, i, v, p) for c, i, v, p, f, _ in found if chosen[(c, f)] == p]
+
+    held: dict[tuple[int, int], list[list[Any]]] = defaultdict(list)
+    submissions = Submission.objects.filter(
+        period__in=periods.values(), city__in=cities, status__in=STATUSES[BASIS]
+    ).values_list("pk", "city_id", "period_id", "form__code", "version")
+    for pk, city_id, period_id, form_code, version in submissions.order_by("pk"):
+        held[(city_id, period_id)].append([pk, form_code, version])
+    item_values: dict[tuple[int, int], dict[str, tuple[str, int]]] = defaultdict(dict)
+    rows = DataValue.objects.filter(
+        submission__period__in=periods.values(), submission__city__in=cities, submission__status__in=STATUSES[BASIS]
+    ).values_list("submission__city_id", "submission__period_id", "submission_id", "item__code", "number", "text")
+    for city_id, period_id, submission_id, code, number, text in rows:
+        if chosen.get((city_id, periods[period_id].frequency)) != period_id:
             continue
-        submissions = Submission.objects.filter(period=period, city__in=cities, status__in=STATUSES[BASIS]).values_list(
-            "pk", "city_id", "form__code", "version"
-        )
-        held: dict[int, list[list[Any]]] = defaultdict(list)
-        for pk, city_id, form_code, version in submissions.order_by("pk"):
-            held[city_id].append([pk, form_code, version])
-        item_values: dict[int, dict[str, tuple[str, int]]] = defaultdict(dict)
-        rows = DataValue.objects.filter(
-            submission__period=period, submission__city__in=cities, submission__status__in=STATUSES[BASIS]
-        ).values_list("submission__city_id", "submission_id", "item__code", "number", "text")
-        for city_id, submission_id, code, number, text in rows:
-            shown = text if number is None else format(number.normalize(), "f")
-            item_values[city_id][code] = (shown, submission_id)
-        for city_id, indicator_id, value in cells:
-            i, j = position[city_id], column[indicator_id]
-            indicator = indicators[j]
-            used = sorted(_item_refs(compiled, indicator.code))
-            trail = {code: item_values[city_id][code] for code in used if code in item_values[city_id]}
-            submission_ids = sorted({s for _, s in trail.values()})
-            values[i][j] = _number(value)
-            sources[i][j] = {
-                "period": period.code,
-                "items": {code: shown for code, (shown, _) in trail.items()},
-                "submissions": [entry for entry in held[city_id] if entry[0] in submission_ids],
-            }
+        shown = text if number is None else format(number.normalize(), "f")
+        item_values[(city_id, period_id)][code] = (shown, submission_id)
+
+    compiled = compiled_edition(cycle.edition)
+    used_items = {indicator.code: sorted(_item_refs(compiled, indicator.code)) for indicator in indicators}
+    for city_id, indicator_id, value, period_id in cells:
+        i, j = position[city_id], column[indicator_id]
+        held_items = item_values[(city_id, period_id)]
+        trail = {code: held_items[code] for code in used_items[indicators[j].code] if code in held_items}
+        submission_ids = {s for _, s in trail.values()}
+        values[i][j] = _number(value)
+        sources[i][j] = {
+            "period": periods[period_id].code,
+            "items": {code: shown for code, (shown, _) in trail.items()},
+            "submissions": [entry for entry in held[(city_id, period_id)] if entry[0] in submission_ids],
+        }
+    used_periods: dict[str, list[str]] = defaultdict(list)
+    for period in sorted(periods.values(), key=lambda p: (p.frequency, p.ends_on)):
+        used_periods[period.frequency].append(period.code)
     return {
         "cycle": {"id": cycle.pk, "name": cycle.name, "year": cycle.year},
         "basis": BASIS,
-        "as_of": as_of.code if as_of is not None else None,
-        "periods": {frequency: period.code for frequency, period in sorted(periods.items())},
+        "periods": dict(used_periods),
         "cities": [
             {"id": c.pk, "code": c.code, "name": c.name, "province": c.parent.name if c.parent else ""} for c in cities
         ],
@@ -228,7 +227,7 @@ def freeze_inputs(scheme: Scheme, round_: ReviewRound | None) -> dict[str, Any]:
                 "unit": i.unit,
                 "direction": 1 if i.direction == Indicator.Direction.UP else -1,
                 "target": target_of(i),
-                "period": periods[i.frequency].code if i.frequency in periods else None,
+                "frequency": i.frequency,
             }
             for i in indicators
         ],

@@ -52,6 +52,10 @@ class Scheme(models.Model):
     area_pairwise = models.JSONField(_("领域判断矩阵"), default=list, blank=True)
     expert_points = models.DecimalField(_("专家评审分值"), max_digits=5, decimal_places=2, default=30)
     report_share = models.DecimalField(_("进展报告占专家评审的比例（%）"), max_digits=5, decimal_places=2, default=50)
+    min_coverage = models.DecimalField(
+        _("参与排名的最低数据覆盖率（%）"), max_digits=5, decimal_places=2, default=50,
+        help_text=_("城市已有数值的指标分值之和占指标总分值的比例低于此值时不参与排名，单独列出。"),
+    )  # fmt: skip
     mc_samples = models.PositiveIntegerField(_("蒙特卡洛抽样次数"), default=2000)
     mc_seed = models.PositiveIntegerField(_("随机种子"), default=2016)
     mc_spread = models.DecimalField(_("权重扰动幅度"), max_digits=4, decimal_places=2, default=0.2)

@@ -190,8 +190,13 @@ def create_scheme(
             area_points = Decimal(AREA_POINTS_2016.get(code, 0)) if total_known else Decimal(70) / len(per_area)
             if total_known and code not in AREA_POINTS_2016:
                 area_points = Decimal(0)
-            share = (area_points / len(members)).quantize(Decimal("0.01"))
-            rows += [SchemeItem(scheme=scheme, indicator=i, points=share) for i in members]
+            # Equal shares in whole cents, the leftover cents to the first indicators: the area keeps its points.
+            cents = int((area_points * 100).to_integral_value())
+            base, extra = divmod(cents, len(members))
+            rows += [
+                SchemeItem(scheme=scheme, indicator=i, points=Decimal(base + (1 if k < extra else 0)) / 100)
+                for k, i in enumerate(members)
+            ]
         SchemeItem.objects.bulk_create(rows)
         scheme.area_pairwise = [[1.0] * len(per_area) for _ in per_area]
         scheme.save(update_fields=["area_pairwise"])
@@ -269,10 +274,13 @@ def save_scheme(
     locked.report_share = _decimal(
         settings.get("report_share", locked.report_share), "进展报告所占比例", Decimal(0), Decimal(100)
     )
+    locked.min_coverage = _decimal(
+        settings.get("min_coverage", locked.min_coverage), "参与排名的最低数据覆盖率", Decimal(0), Decimal(100)
+    )
     locked.mc_samples = _integer(settings.get("mc_samples", locked.mc_samples), "蒙特卡洛抽样次数", 0, 100_000)
     locked.mc_seed = _integer(settings.get("mc_seed", locked.mc_seed), "随机种子", 0, 2_147_483_647)
     locked.mc_spread = _decimal(settings.get("mc_spread", locked.mc_spread), "权重扰动幅度", Decimal(0), Decimal("0.9"))
-    locked.mc_rank_normalisation = bool(settings.get("mc_rank_normalisation", False))
+    locked.mc_rank_normalisation = bool(settings.get("mc_rank_normalisation", locked.mc_rank_normalisation))
     locked.advanced_cities = _integer(
         settings.get("advanced_cities", locked.advanced_cities), "先进示范城市名额", 0, 100
     )
@@ -419,9 +427,7 @@ def conflict(expert: User, city: Organisation) -> str:
     """Why ``expert`` may not review ``city`` (conflict of interest), or ''."""
     own = province_code(expert.organisation)
     if own and own == province_code(city):
-        return (
-            f"回避：专家 {expert.full_name or expert.username} 所在单位与{city.name}同属一省，不能评审该市材料。"
-        )
+        return f"回避：专家 {expert.full_name or expert.username} 所在单位与{city.name}同属一省，不能评审该市材料。"
     return ""
 
 
@@ -587,8 +593,8 @@ def save_marks(
     complete = len(clean) == len(criteria_of(locked))
     locked.total = total if complete else None
     locked.saved_at = timezone.now()
-    if submit:
-        locked.submitted_at = locked.saved_at
+    # Saving without submitting makes it a draft again: only a submitted, complete score counts.
+    locked.submitted_at = locked.saved_at if submit else None
     locked.version += 1
     locked.save()
     record(
@@ -655,8 +661,9 @@ def request_run(
     if review is not None:
         _require(review.cycle_id == scheme.cycle_id, "专家评审轮次与评估方案不属于同一填报周期。")
         _require(review.closed, "专家评审尚未结束：评分在结束前对他人保密，不能用于评估。请先结束评审轮次。")
-    _require(scheme.status != Scheme.Status.PENDING, "方案正在等待部级审批，审批后再运行（或退回后作为草稿试算）。")
     with transaction.atomic():
+        scheme = _locked_scheme(scheme)  # its current status decides whether the run is official
+        _require(scheme.status != Scheme.Status.PENDING, "方案正在等待部级审批，审批后再运行（或退回后作为草稿试算）。")
         run = EvaluationRun.objects.create(
             scheme=scheme,
             round=review,
@@ -749,12 +756,17 @@ def _locked_run(run: EvaluationRun) -> EvaluationRun:
     return EvaluationRun.objects.select_for_update().select_related("scheme").get(pk=run.pk)
 
 
-def _city_index(run: EvaluationRun, city: Organisation) -> int:
+def evaluated_cities(run: EvaluationRun) -> list[dict[str, Any]]:
+    """Every city of a finished run: the ranked ones, then those not ranked for lack of data."""
     assert run.result is not None
-    for i, entry in enumerate(run.result["cities"]):
+    return list(run.result["cities"]) + [entry["city"] for entry in run.result.get("unranked", [])]
+
+
+def _city_index(run: EvaluationRun, city: Organisation) -> int:
+    for i, entry in enumerate(evaluated_cities(run)):
         if entry["id"] == city.pk:
             return i
-    raise EvaluationWorkflowError(f"{city.name}不在本次评估的排名中。")
+    raise EvaluationWorkflowError(f"{city.name}不在本次评估的参评城市中。")
 
 
 @transaction.atomic
@@ -803,12 +815,12 @@ def decide_acceptance(
 
 
 def suggested_decision(score: float | None, flagged: bool) -> str:
-    """The acceptance the scores suggest (the analyst decides): ≥ 60 pass, 45–60 conditional, else fail; a city with
-    missing data is at best conditional."""
+    """The acceptance the scores suggest, pre-selected for the analyst (who decides): 60 or more pass, 45 to 60
+    conditional, below 45 fail. Missing data is shown beside it (``flagged``), not folded into the suggestion."""
     if score is None:
         return AcceptanceDecision.Decision.FAIL
     if score >= 60:
-        return AcceptanceDecision.Decision.CONDITIONAL if flagged else AcceptanceDecision.Decision.PASS
+        return AcceptanceDecision.Decision.PASS
     return AcceptanceDecision.Decision.CONDITIONAL if score >= 45 else AcceptanceDecision.Decision.FAIL
 
 
@@ -825,7 +837,7 @@ def propose_awards(*, actor: User, run: EvaluationRun, request: HttpRequest | No
     assert locked.result is not None and locked.scheme_snapshot is not None and locked.inputs is not None
     result = locked.result
     decisions = {d.city_id: d.decision for d in locked.decisions.all()}
-    missing = [c["name"] for c in result["cities"] if c["id"] not in decisions]
+    missing = [c["name"] for c in evaluated_cities(locked) if c["id"] not in decisions]
     _require(
         not missing,
         f"请先为所有参评城市作出验收结论（尚缺：{'、'.join(missing[:5])}{'等' if len(missing) > 5 else ''}）。",

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -264,6 +265,17 @@ def attachments_visible_to(user: User) -> Any:
     """Attachments of the reports the user may see; an enterprise sees the files of its own applications."""
     if user.role == Role.ENTERPRISE:
         return Attachment.objects.filter(application__entered_by_organisation_id=user.organisation_id)
+    if user.role == Role.EXPERT:
+        # An expert reads the files of what they were assigned: a whole report, or one application.
+        from infocity.evaluation.models import Assignment
+
+        if not user.is_active:
+            return Attachment.objects.none()
+        assigned = Assignment.objects.filter(expert=user)
+        return Attachment.objects.filter(
+            Q(submission_id__in=assigned.filter(submission__isnull=False).values("submission_id"))
+            | Q(application_id__in=assigned.filter(application__isnull=False).values("application_id"))
+        )
     return Attachment.objects.filter(submission__in=reports_visible_to(user))
 
 

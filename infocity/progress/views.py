@@ -202,7 +202,7 @@ def attachment_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("progress:report", pk=attachment.submission_id)
 
 
-@role_required(*READERS, Role.ENTERPRISE)
+@role_required(*READERS, Role.ENTERPRISE, Role.EXPERT)
 def file(request: HttpRequest, pk: int) -> HttpResponseBase:
     """An attachment, to whoever may see its report. Images open in the page; everything else downloads."""
     user = _user(request)

@@ -66,6 +66,23 @@ ENTRIES: list[Entry] = [
         },
     ),
     Entry(
+        _("年度评估"),
+        "evaluation:index",
+        frozenset({R.MINISTRY, R.ANALYST}),
+        descriptions={
+            R.ANALYST: _(
+                "制定评估方案，组织专家评审，运行年度评估（排名、不确定性区间、得分解释），作出验收结论并生成表彰建议。"
+            ),
+            R.MINISTRY: _("审批评估方案，查看评估结果与得分解释，确认表彰名单并发布，下载表彰证书。"),
+        },
+    ),
+    Entry(
+        _("专家评审"),
+        "evaluation:my_reviews",
+        frozenset({R.EXPERT}),
+        _("评审分配给您的全年进展报告和典型应用：逐项打分并填写评审意见；评审结束前其他专家看不到您的评分。"),
+    ),
+    Entry(
         _("填报周期"),
         "reporting:cycles",
         REPORTING_ROLES,

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from infocity.accounts.models import Role, User
 from infocity.accounts.scoping import locked_usernames, users_visible_to
 from infocity.audit.models import Action, AuditEvent, Outcome
+from infocity.evaluation.services import awards_visible_to
 from infocity.organisations.models import CohortMembership, OrganisationKind
 from infocity.organisations.scoping import cohorts_visible_to, organisations_visible_to
 from infocity.reporting import clock
@@ -36,6 +37,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.role in REPORTING_ROLES:
         context["queue"] = queue_for(user, limit=10)
         context["today"] = clock.today()
+    if user.role in {Role.CITY_REPORTER, Role.CITY_APPROVER}:
+        # The city's published commendations, with their certificates.
+        context["awards"] = awards_visible_to(user).select_related("run__scheme__cycle", "application")
     return render(request, "workspace/home.html", context)
 
 
