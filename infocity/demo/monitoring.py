@@ -28,6 +28,7 @@ from infocity.reporting import clock
 from infocity.reporting import services as reporting
 from infocity.reporting.models import ReportingCycle, Submission
 
+from .evaluation import load_evaluation_demo
 from .progress import load_progress_demo
 
 DEMO_TODAY = datetime.date(2016, 12, 5)
@@ -255,7 +256,13 @@ def load_monitoring_demo(edition: Edition, full: Cohort, pilot: Cohort, seed: in
     )
     states = _replay_2016(cycle_2016, cities, rng)
     reports = load_progress_demo(cycle_2016, seed)
-    return {"cycles": [cycle_2015.name, cycle_2016.name], "states_2016": states, "progress_reports": reports}
+    review = load_evaluation_demo(cycle_2016, seed)
+    return {
+        "cycles": [cycle_2015.name, cycle_2016.name],
+        "states_2016": states,
+        "progress_reports": reports,
+        "evaluation": review,
+    }
 
 
 def _plan(submission: Submission, rng: random.Random) -> str:
