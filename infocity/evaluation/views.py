@@ -469,7 +469,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             chart=_interval_chart([r for r in rows if r["rank"]], uncertainty["samples"]) if uncertainty else None,
             chart_height=max(320, 22 * sum(1 for r in rows if r["rank"]) + 100),
             area_headers=[name for name, _ in rows[0]["areas"]] if rows else [],
-            awards=list(run.awards.select_related("city", "application")),
+            awards=list(run.awards.select_related("city", "application").order_by("-kind", "position", "pk")),
             decided=sum(1 for r in rows if r["decision"]),
             ranked=sum(1 for r in rows if r["rank"]),
             decisions=AcceptanceDecision.Decision.choices,
@@ -520,8 +520,11 @@ def run_city(request: HttpRequest, pk: int, city: int) -> HttpResponse:
         "p5": uncertainty["p5"][i] if uncertainty else None, "p95": uncertainty["p95"][i] if uncertainty else None,
         "report_detail": (expert.get("report_detail") or [[]] * len(inputs["cities"]))[raw_index],
         "application_detail": (expert.get("application_detail") or [[]] * len(inputs["cities"]))[raw_index],
-        "raised": [p for p in parts if p["difference"] > 0.005][:5],
-        "lowered": [p for p in reversed(parts) if p["difference"] < -0.005][:5],
+        # A missing part contributes nothing and its weight went to the city's other parts: it is shown in the
+        # table, but it did not "lower" the score the way a low value does.
+        "raised": [p for p in parts if p["difference"] > 0.005 and not p["missing"]][:5],
+        "lowered": [p for p in reversed(parts) if p["difference"] < -0.005 and not p["missing"]][:5],
+        "missing_parts": [p for p in parts if p["missing"]],
         "flagged": result["flagged"][i],
     })  # fmt: skip
 
