@@ -21,5 +21,6 @@ urlpatterns = [
     path("bulk/", include("infocity.bulk.urls")),
     path("progress/", include("infocity.progress.urls")),
     path("evaluation/", include("infocity.evaluation.urls")),
+    path("results/", include("infocity.evaluation.public_urls")),
     path("api/v1/", api.urls()),
 ]

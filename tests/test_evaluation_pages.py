@@ -206,6 +206,9 @@ def test_from_a_run_to_the_certificate_the_city_downloads(cast: Cast, stage: dic
     assert not EvaluationRun.objects.get(pk=run.pk).confirmed_at
     ministry = client(cast.users["ministry"])
     ministry.post(f"/evaluation/runs/{run.pk}/act/", {"action": "confirm", "keep": [a.pk for a in awards]})
+    # Nothing is public before the ministry publishes.
+    public = text(Client().get("/results/"))
+    assert 'data-testid="no-results"' in public and "杭州市" not in public and "广州市" not in public
     ministry.post(f"/evaluation/runs/{run.pk}/act/", {"action": "publish"})
     run.refresh_from_db()
     assert run.confirmed_at and run.published_at
@@ -220,6 +223,11 @@ def test_from_a_run_to_the_certificate_the_city_downloads(cast: Cast, stage: dic
     assert certificate.status_code == 200 and certificate.content.startswith(b"%PDF")
     others = [u for u in cast.users.values() if u.role == "city_reporter" and u.organisation_id != winner.pk]
     assert client(others[0]).get(f"/evaluation/awards/{city_award.pk}/certificate.pdf").status_code == 404
+    # The published results are public: ranking and confirmed awards, no marks, comments or contact details.
+    public = text(Client().get("/results/2016/"))
+    assert winner.name in public and 'data-testid="public-awards"' in public and city_award.get_kind_display() in public
+    assert "优秀。" not in public and "张某某" not in public and "0571" not in public
+    assert Client().get("/results/2015/").status_code == 404
 
 
 def test_a_trial_run_of_a_draft_scheme_cannot_be_accepted(cast: Cast, world: ReportingCycle) -> None:
@@ -233,3 +241,4 @@ def test_a_trial_run_of_a_draft_scheme_cannot_be_accepted(cast: Cast, world: Rep
     assert "试算" in page and 'data-testid="acceptance-form"' not in page
     assert Scheme.objects.get(pk=scheme.pk).status == Scheme.Status.DRAFT
     assert analyst.post("/evaluation/runs/new/", {"scheme": 999999}).status_code == 404
+    assert 'data-testid="no-results"' in text(Client().get("/results/"))  # a trial run is never public

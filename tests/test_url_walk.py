@@ -22,6 +22,8 @@ PUBLIC = {
     "dictionary:index": "the public indicator dictionary",
     "dictionary:edition": "the public indicator dictionary, one edition",
     "dictionary:indicator": "the public indicator dictionary, one indicator",
+    "results:index": "the published annual evaluation results (only what the ministry published)",
+    "results:year": "the published annual evaluation results of one year",
 }
 # The JSON API answers 401 itself instead of redirecting to the login page; each operation declares its
 # authentication in the OpenAPI description, which tests/test_api.py checks.

@@ -110,3 +110,10 @@ def test_the_analyst_runs_the_evaluation_and_the_ministry_publishes_the_awards(
     download.value.save_as(path)
     assert path.read_bytes().startswith(b"%PDF")
     screenshot(page, "evaluation-published")
+
+    # 6. The public sees the published results without logging in.
+    log_out(page)
+    page.goto(f"{base}/results/")
+    expect(page.get_by_test_id("public-awards")).to_contain_text("信息消费先进示范城市")
+    expect(page.get_by_test_id("public-ranking").locator("tbody tr")).to_have_count(len(result["cities"]))
+    screenshot(page, "evaluation-public")
