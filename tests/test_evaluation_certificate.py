@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 
 from infocity.evaluation import services
 from infocity.evaluation.certificates import _content, certificate_filename, offline_fetcher, render_certificate
-from infocity.evaluation.models import Award, EvaluationRun, Scheme
+from infocity.evaluation.models import AcceptanceDecision, Award, EvaluationRun, Scheme
 from infocity.progress.models import TypicalApplication
 from infocity.reporting.models import ReportingCycle, Submission
 
@@ -76,6 +76,9 @@ def awards(
         submission=year_report, title=title, area="C", organisation=organisation, organisation_kind="enterprise",
         entered_by=cast.users["city-hz"], entered_by_organisation=cast.orgs["hangzhou"],
     )  # fmt: skip
+    for key in ("hangzhou", "guangzhou"):  # the awards follow the acceptance decisions
+        AcceptanceDecision.objects.create(run=run, city=cast.orgs[key], decision=AcceptanceDecision.Decision.PASS,
+                                          decided_by=cast.users["analyst"], decided_at=CONFIRMED)  # fmt: skip
     city = Award.Kind.ADVANCED_CITY
     made = {
         "hangzhou": Award.objects.create(run=run, kind=city, city=cast.orgs["hangzhou"], position=1,

@@ -625,7 +625,7 @@ def test_trial_and_official_runs_with_the_expert_scores(cast: Cast, world: Repor
     check_result(alone)
     assert alone.result is not None
     assert [c["code"] for c in alone.result["columns"]] == ["A02", "A03", "A05"]
-    assert any("专家评审未进行或未结束" in note for note in alone.result["notes"])
+    assert any("按比例分给监测指标" in note for note in alone.result["notes"])
     runs = AuditEvent.objects.filter(action=Action.EVALUATION_RUN).order_by("pk")
     assert [e.object_id for e in runs] == [str(trial.pk), str(official.pk), str(alone.pk)]
     assert all(e.actor == analyst for e in runs)

@@ -93,8 +93,9 @@ def _quantitative_points(
     for area in dict.fromkeys(areas):
         members = [j for j, a in enumerate(areas) if a == area]
         own = points[members]
-        share = own / own.sum() if own.sum() > 0 else np.full(len(members), 1.0 / len(members))
-        weights[members] = share * area_weight.get(area, 0.0)
+        # An area whose remaining indicators all carry 0 points gives them nothing: it drops out like an area
+        # without data (the analyst's 0 is kept).
+        weights[members] = own / own.sum() * area_weight.get(area, 0.0) if own.sum() > 0 else 0.0
     if weights.sum() <= 0:
         raise engine.EvaluationError("评估方案中有数据的指标分值均为零，无法计算。")
     return weights / weights.sum(), ahp
@@ -160,6 +161,7 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
     report_share = float(snapshot["report_share"]) / 100.0
     expert = inputs.get("expert") or {}
     expert_columns: list[tuple[dict[str, Any], list[Any]]] = []
+    absent: list[tuple[str, float]] = []
     for code, name, share, key in (
         (REPORT_COLUMN, "进展报告专家评分", report_share, "report"),
         (APPLICATION_COLUMN, "典型应用专家评分", 1.0 - report_share, "applications"),
@@ -169,7 +171,7 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
         if share_points <= 0:
             continue
         if not values or all(v is None for v in values):
-            notes.append(f"没有{name}（专家评审未进行或未结束），其 {share_points:g} 分按比例分给其他部分。")
+            absent.append((name, share_points))
             continue
         expert_columns.append(
             (
@@ -186,6 +188,14 @@ def compute(inputs: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
                 values,
             )
         )
+    for name, share_points in absent:
+        if expert_columns:
+            other = expert_columns[0][0]["name"]
+            notes.append(f"参评城市都没有{name}，其 {share_points:g} 分归入{other}。")
+        else:
+            notes.append(
+                f"没有{name}（未选专家评审轮次或参评城市都没有评分），其 {share_points:g} 分按比例分给监测指标。"
+            )
     expert_total = sum(c["points"] for c, _ in expert_columns)
     quantitative_total = 100.0 - expert_points if expert_columns else 100.0
     weights = list(quantitative * quantitative_total)

@@ -51,9 +51,16 @@ def target_of(indicator: Indicator) -> float | None:
     return value if value > 0 else None
 
 
+def areas_of(scheme: Scheme) -> list[tuple[str, str]]:
+    """The areas of the scheme's indicators in catalog order, (code, name): the order of the rows and columns of
+    the AHP comparison of the areas, on the scheme page and in every run."""
+    items = scheme.items.select_related("indicator__area").order_by("indicator__area__order", "indicator__order")
+    return list(dict.fromkeys((i.indicator.area.code, i.indicator.area.name_zh) for i in items))
+
+
 def freeze_scheme(scheme: Scheme) -> dict[str, Any]:
     items = list(scheme.items.select_related("indicator__area").order_by("indicator__order"))
-    areas = list(dict.fromkeys((i.indicator.area.code, i.indicator.area.name_zh) for i in items))
+    areas = areas_of(scheme)
     return {
         "scheme": {"id": scheme.pk, "name": scheme.name, "version": scheme.version, "status": scheme.status},
         "normalisation": scheme.normalisation,
@@ -94,6 +101,12 @@ def cities_of(scheme: Scheme) -> list[Organisation]:
     return list(Organisation.objects.filter(pk__in=ids).select_related("parent").order_by("division_id", "pk"))
 
 
+def _mean(values: list[float]) -> float:
+    """A mean of expert scores, rounded to 6 decimals: (80.02 + 80.07 + 94.91) / 3 is 85 exactly, not
+    84.99999999999999, so an application at a threshold is judged as the marks say."""
+    return round(sum(values) / len(values), 6)
+
+
 def expert_scores(round_: ReviewRound | None, cities: list[Organisation]) -> dict[str, Any]:
     """Per city: the mean expert score (0–100) of its full-year report and of its applications, with the trail."""
     if round_ is None:
@@ -132,18 +145,18 @@ def expert_scores(round_: ReviewRound | None, cities: list[Organisation]) -> dic
     application_detail: list[list[dict[str, Any]]] = [[] for _ in cities]
     for city_id, marks in report.items():
         i = position[city_id]
-        report_means[i] = sum(m["score"] for m in marks) / len(marks)
+        report_means[i] = _mean([m["score"] for m in marks])
         report_detail[i] = marks
     for city_id, by_application in applications.items():
         i = position[city_id]
         means = []
         for application_id, scores in sorted(by_application.items()):
-            mean = sum(scores) / len(scores)
+            mean = _mean(scores)
             means.append(mean)
             application_detail[i].append(
                 {"application": application_id, "title": titles[application_id], "score": mean, "experts": len(scores)}
             )
-        application_means[i] = sum(means) / len(means)
+        application_means[i] = _mean(means)
     return {
         "round": round_.pk,
         "report": report_means,

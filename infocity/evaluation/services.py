@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone, translation
@@ -31,7 +31,7 @@ from infocity.reporting.services import clean_text
 
 from . import engine
 from .compute import compute, digest
-from .freeze import code_version, freeze_inputs, freeze_scheme
+from .freeze import areas_of, code_version, freeze_inputs, freeze_scheme
 from .models import AcceptanceDecision, Assignment, Award, EvaluationRun, ReviewRound, Scheme, SchemeItem
 
 logger = logging.getLogger(__name__)
@@ -205,6 +205,8 @@ def create_scheme(
 
 
 def _decimal(raw: Any, label: str, low: Decimal, high: Decimal) -> Decimal:
+    if len(str(raw).strip()) > 30:
+        raise EvaluationWorkflowError(f"{label}应在 {low} 至 {high} 之间。")
     try:
         value = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
@@ -216,7 +218,7 @@ def _decimal(raw: Any, label: str, low: Decimal, high: Decimal) -> Decimal:
 
 def _integer(raw: Any, label: str, low: int, high: int) -> int:
     text = str(raw).strip()
-    if not (text.isascii() and text.isdecimal()) or not (low <= int(text) <= high):
+    if not (text.isascii() and text.isdecimal()) or len(text) > 12 or not (low <= int(text) <= high):
         raise EvaluationWorkflowError(f"{label}应为 {low} 至 {high} 之间的整数。")
     return int(text)
 
@@ -231,9 +233,8 @@ def _pairwise(raw: Any, n: int) -> list[list[float]]:
 
 
 def scheme_areas(scheme: Scheme) -> list[tuple[str, str]]:
-    """The areas of the scheme's indicators in catalog order: (code, name)."""
-    items = scheme.items.select_related("indicator__area").order_by("indicator__area__order", "indicator__order")
-    return list(dict.fromkeys((i.indicator.area.code, i.indicator.area.name_zh) for i in items))
+    """The areas of the scheme's indicators in catalog order: (code, name) — the same order runs use."""
+    return areas_of(scheme)
 
 
 @transaction.atomic
@@ -436,6 +437,7 @@ def create_round(
     *, actor: User, cycle: ReportingCycle, name: str = "", request: HttpRequest | None = None
 ) -> ReviewRound:
     _require(is_analyst(actor), "只有监测机构分析员可以组织专家评审。")
+    ReportingCycle.objects.select_for_update().get(pk=cycle.pk)  # one open round per cycle, also under concurrency
     _require(
         not ReviewRound.objects.filter(cycle=cycle, status=ReviewRound.Status.OPEN).exists(),
         "该周期已有进行中的评审轮次，请先结束它。",
@@ -483,15 +485,19 @@ def assign(
     reason = conflict(expert, city)
     _require(not reason, reason)
     _require(not existing.exists(), "该专家已分配了这项评审任务。")
-    assignment = Assignment.objects.create(
-        round=locked,
-        expert=expert,
-        submission=report,
-        application=application,
-        city=city,
-        assigned_by=actor,
-        assigned_at=timezone.now(),
-    )
+    try:
+        with transaction.atomic():
+            assignment = Assignment.objects.create(
+                round=locked,
+                expert=expert,
+                submission=report,
+                application=application,
+                city=city,
+                assigned_by=actor,
+                assigned_at=timezone.now(),
+            )
+    except IntegrityError:
+        raise EvaluationWorkflowError("该专家已分配了这项评审任务（可能刚由他人分配），请刷新页面。") from None
     record(
         Action.REVIEW_ASSIGN,
         actor=actor,
@@ -568,7 +574,9 @@ def save_marks(
 ) -> Assignment:
     """The expert saves (or submits) their marks per criterion, each between 0 and the criterion's maximum; a
     submitted score needs every criterion and a comment. Until the round closes a submitted score can be revised."""
-    locked = Assignment.objects.select_for_update().select_related("round", "city").get(pk=assignment.pk)
+    locked = Assignment.objects.select_for_update().select_related("round", "city").filter(pk=assignment.pk).first()
+    _require(locked is not None, "该评审任务已被监测机构撤销，评分未保存。")
+    assert locked is not None
     _require(
         actor.is_active and actor.role == Role.EXPERT and locked.expert_id == actor.pk, "这不是分配给你的评审任务。"
     )
@@ -769,7 +777,6 @@ def _city_index(run: EvaluationRun, city: Organisation) -> int:
     raise EvaluationWorkflowError(f"{city.name}不在本次评估的参评城市中。")
 
 
-@transaction.atomic
 def decide_acceptance(
     *,
     actor: User,
@@ -777,9 +784,23 @@ def decide_acceptance(
     city: Organisation,
     decision: str,
     comment: str,
+    expected_version: int | None = None,
     request: HttpRequest | None = None,
 ) -> AcceptanceDecision:
-    """The analyst records the acceptance (验收) of one city on an official run, before the awards are confirmed."""
+    """The analyst records the acceptance (验收) of one city (see :func:`decide_acceptances`)."""
+    entry = {"city": city, "decision": decision, "comment": comment, "expected_version": expected_version}
+    return decide_acceptances(actor=actor, run=run, entries=[entry], request=request)[0]
+
+
+@transaction.atomic
+def decide_acceptances(
+    *, actor: User, run: EvaluationRun, entries: list[dict[str, Any]], request: HttpRequest | None = None
+) -> list[AcceptanceDecision]:
+    """The analyst records the acceptance (验收) of cities of an official run, before the ministry confirms the
+    awards: all the entries or none (each checked first). An entry is ``city``, ``decision``, ``comment`` and
+    ``expected_version`` — the version of the city's decision the form showed (0: none yet; None: not checked), so a
+    colleague's newer decision is never overwritten. Changing a decision after the awards were proposed withdraws the
+    proposal (the rules must be applied again)."""
     _require(is_analyst(actor), "只有监测机构分析员可以填写验收结论。")
     locked = _locked_run(run)
     _require(
@@ -787,31 +808,51 @@ def decide_acceptance(
         "只有已完成的正式评估（方案已批准）可以作验收结论。",
     )
     _require(locked.confirmed_at is None, "表彰名单已经部级确认，验收结论不能再改。")
-    _require(decision in AcceptanceDecision.Decision.values, "请选择验收结论：通过、有条件通过或不通过。")
-    comment = clean_text(comment, 2000)
-    _require(
-        decision == AcceptanceDecision.Decision.PASS or bool(comment),
-        "“有条件通过”和“不通过”须写明验收意见（条件或原因）。",
-    )
-    _city_index(locked, city)
-    existing = AcceptanceDecision.objects.select_for_update().filter(run=locked, city=city).first()
-    if existing is None:
-        existing = AcceptanceDecision.objects.create(
-            run=locked, city=city, decision=decision, comment=comment, decided_by=actor, decided_at=timezone.now()
+    existing = {d.city_id: d for d in AcceptanceDecision.objects.select_for_update().filter(run=locked)}
+    checked = []
+    for entry in entries:
+        city, decision = entry["city"], entry["decision"]
+        _require(
+            decision in AcceptanceDecision.Decision.values, f"{city.name}：请选择验收结论：通过、有条件通过或不通过。"
         )
-    else:
-        existing.decision, existing.comment = decision, comment
-        existing.decided_by, existing.decided_at = actor, timezone.now()
-        existing.version += 1
-        existing.save()
-    record(
-        Action.ACCEPTANCE_DECIDE,
-        actor=actor,
-        request=request,
-        target=locked,
-        detail={"city": city.code, "decision": decision},
-    )
-    return existing
+        comment = clean_text(entry.get("comment") or "", 2000)
+        _require(
+            decision == AcceptanceDecision.Decision.PASS or bool(comment),
+            f"{city.name}：“有条件通过”和“不通过”须写明验收意见（条件或原因）。",
+        )
+        _city_index(locked, city)
+        current = existing.get(city.pk)
+        expected = entry.get("expected_version")
+        if expected is not None and (current.version if current else 0) != expected:
+            raise EvaluationWorkflowError(
+                f"{city.name}的验收结论已被他人修改，请刷新页面后重新填写；本次所有验收结论均未保存。"
+            )
+        checked.append((city, decision, comment, current))
+    saved, changed = [], []
+    for city, decision, comment, current in checked:
+        if current is not None and (current.decision, current.comment) == (decision, comment):
+            saved.append(current)
+            continue
+        if current is None:
+            current = AcceptanceDecision.objects.create(
+                run=locked, city=city, decision=decision, comment=comment, decided_by=actor, decided_at=timezone.now()
+            )
+        else:
+            current.decision, current.comment = decision, comment
+            current.decided_by, current.decided_at = actor, timezone.now()
+            current.version += 1
+            current.save()
+        saved.append(current)
+        changed.append({"city": city.code, "decision": decision, "version": current.version})
+    withdrawn = bool(changed) and locked.awards_proposed_at is not None
+    if withdrawn:
+        Award.objects.filter(run=locked).delete()
+        locked.awards_proposed_at = None
+        locked.save(update_fields=["awards_proposed_at"])
+    for detail in changed:
+        record(Action.ACCEPTANCE_DECIDE, actor=actor, request=request, target=locked,
+               detail={**detail, "proposal_withdrawn": withdrawn})  # fmt: skip
+    return saved
 
 
 def suggested_decision(score: float | None, flagged: bool) -> str:
@@ -851,7 +892,7 @@ def propose_awards(*, actor: User, run: EvaluationRun, request: HttpRequest | No
         for i in order
         if decisions[result["cities"][i]["id"]] == AcceptanceDecision.Decision.PASS
         and result["scores"][i] is not None
-        and result["scores"][i] >= float(rules["advanced_min_score"])
+        and Decimal(f"{result['scores'][i]:.2f}") >= Decimal(rules["advanced_min_score"])
     ]
     for position, i in enumerate(eligible[: int(rules["advanced_cities"])], start=1):
         city = result["cities"][i]
@@ -876,7 +917,7 @@ def propose_awards(*, actor: User, run: EvaluationRun, request: HttpRequest | No
         if city["id"] in refused:
             continue
         for entry in details:
-            if entry["score"] >= float(rules["excellent_threshold"]):
+            if Decimal(f"{entry['score']:.2f}") >= Decimal(rules["excellent_threshold"]):
                 candidates.append((-entry["score"], entry["application"], city["id"], entry))
     for position, (_, application_id, city_id, entry) in enumerate(
         sorted(candidates)[: int(rules["excellent_max"])], 1
@@ -911,18 +952,45 @@ def propose_awards(*, actor: User, run: EvaluationRun, request: HttpRequest | No
     return list(Award.objects.filter(run=locked))
 
 
+def proposal_token(run: EvaluationRun) -> str:
+    """Identifies the award proposal a confirmation form was showing (its time), so a newer one is not confirmed
+    unseen."""
+    return run.awards_proposed_at.isoformat() if run.awards_proposed_at else ""
+
+
 @transaction.atomic
 def confirm_awards(
-    *, actor: User, run: EvaluationRun, keep: Iterable[int], request: HttpRequest | None = None
+    *,
+    actor: User,
+    run: EvaluationRun,
+    keep: Iterable[int],
+    proposal: str | None = None,
+    request: HttpRequest | None = None,
 ) -> EvaluationRun:
     """The ministry confirms the proposed awards it keeps (the others are declined) and numbers the certificates."""
     _require(is_ministry(actor), "只有部级管理员可以确认表彰名单。")
     locked = _locked_run(run)
     _require(locked.awards_proposed_at is not None, "监测机构尚未生成表彰建议。")
     _require(locked.confirmed_at is None, "表彰名单已经确认。")
+    if proposal is not None:
+        _require(
+            proposal == proposal_token(locked),
+            "表彰建议在您打开页面后已重新生成，请刷新页面核对后再确认。",
+        )
     kept = set(keep)
     awards = list(Award.objects.select_for_update().filter(run=locked).order_by("kind", "position", "pk"))
     _require(kept <= {a.pk for a in awards}, "所选奖项不属于本次评估，请刷新页面后重试。")
+    decisions = {d.city_id: d.decision for d in locked.decisions.all()}
+    for award in awards:
+        if award.pk not in kept:
+            continue
+        decision = decisions.get(award.city_id)
+        allowed = (
+            decision == AcceptanceDecision.Decision.PASS
+            if award.kind == Award.Kind.ADVANCED_CITY
+            else decision is not None and decision != AcceptanceDecision.Decision.FAIL
+        )
+        _require(allowed, f"{award}不再符合表彰规则（验收结论已变更），请监测机构重新生成表彰建议。")
     year = locked.scheme.cycle.year
     counters = {Award.Kind.ADVANCED_CITY: 0, Award.Kind.EXCELLENT_APPLICATION: 0}
     for award in awards:
@@ -956,6 +1024,7 @@ def publish(*, actor: User, run: EvaluationRun, request: HttpRequest | None = No
     locked = _locked_run(run)
     _require(locked.confirmed_at is not None, "请先确认表彰名单，再发布评估结果。")
     _require(locked.published_at is None, "该评估结果已经发布。")
+    ReportingCycle.objects.select_for_update().get(pk=locked.scheme.cycle_id)  # one published run per cycle
     other = EvaluationRun.objects.filter(scheme__cycle_id=locked.scheme.cycle_id, published_at__isnull=False)
     _require(not other.exists(), "该周期已有发布的评估结果，不能重复发布。")
     locked.published_by = actor

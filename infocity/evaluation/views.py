@@ -234,7 +234,11 @@ def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                        "submission": a.submission, "assignments": []})  # fmt: skip
         entry["assignments"].append({"a": a, "visible": services.marks_visible(user, a)})
     for entry in items.values():
-        totals = [x["a"].total for x in entry["assignments"] if x["visible"] and x["a"].submitted_at and x["a"].total]
+        totals = [
+            x["a"].total
+            for x in entry["assignments"]
+            if x["visible"] and x["a"].submitted_at and x["a"].total is not None
+        ]
         entry["mean"] = sum(totals) / len(totals) if totals else None
     return render(request, "evaluation/round.html", {
         "review": review, "progress": services.round_progress(review), "items": list(items.values()),
@@ -471,6 +475,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             area_headers=[name for name, _ in rows[0]["areas"]] if rows else [],
             awards=list(run.awards.select_related("city", "application").order_by("-kind", "position", "pk")),
             decided=sum(1 for r in rows if r["decision"]),
+            proposal=services.proposal_token(run),
             ranked=sum(1 for r in rows if r["rank"]),
             decisions=AcceptanceDecision.Decision.choices,
         )
@@ -553,29 +558,32 @@ def run_action(request: HttpRequest, pk: int) -> HttpResponse:
                     f"复算结果与存档不一致。计算代码版本：存档 {outcome['code_then']}，当前 {outcome['code_now']}。",
                 )
         elif action == "decide":
-            decided = 0
-            for city in services.evaluated_cities(run) if run.result else []:
+            cities = services.evaluated_cities(run) if run.result else []
+            organisations = Organisation.objects.in_bulk([c["id"] for c in cities])
+            entries = []
+            for city in cities:
                 decision = request.POST.get(f"decision-{city['id']}", "")
-                comment = request.POST.get(f"comment-{city['id']}", "")
-                if not decision:
+                if not decision or city["id"] not in organisations:
                     continue
-                existing = run.decisions.filter(city_id=city["id"]).first()
-                if existing and existing.decision == decision and existing.comment == comment.strip():
-                    continue
-                organisation = Organisation.objects.get(pk=city["id"])
-                try:
-                    services.decide_acceptance(actor=user, run=run, city=organisation, decision=decision,
-                                               comment=comment, request=request)  # fmt: skip
-                    decided += 1
-                except EvaluationWorkflowError as error:
-                    messages.error(request, f"{city['name']}：{error}")
-            messages.success(request, f"已保存 {decided} 个城市的验收结论。")
+                raw_version = request.POST.get(f"version-{city['id']}")
+                entries.append({
+                    "city": organisations[city["id"]], "decision": decision,
+                    "comment": request.POST.get(f"comment-{city['id']}", ""),
+                    "expected_version": None if raw_version is None else parse_id(raw_version),
+                })  # fmt: skip
+            before = run.awards_proposed_at
+            services.decide_acceptances(actor=user, run=run, entries=entries, request=request)
+            messages.success(request, f"已保存 {len(entries)} 个城市的验收结论。")
+            run.refresh_from_db()
+            if before and not run.awards_proposed_at:
+                messages.warning(request, "验收结论有变更，原表彰建议已撤回，请重新生成表彰建议。")
         elif action == "propose":
             awards = services.propose_awards(actor=user, run=run, request=request)
             messages.success(request, f"已按方案规则生成 {len(awards)} 项表彰建议，等待部级确认。")
         elif action == "confirm":
             keep = [parse_id(v) for v in request.POST.getlist("keep")]
-            services.confirm_awards(actor=user, run=run, keep=keep, request=request)
+            services.confirm_awards(actor=user, run=run, keep=keep, proposal=request.POST.get("proposal"),
+                                    request=request)  # fmt: skip
             messages.success(request, "表彰名单已确认，证书已编号。")
         elif action == "publish":
             services.publish(actor=user, run=run, request=request)

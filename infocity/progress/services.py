@@ -271,9 +271,17 @@ def attachments_visible_to(user: User) -> Any:
 
         if not user.is_active:
             return Attachment.objects.none()
+        # Current files only, and of a report only its own files and those of its endorsed applications.
         assigned = Assignment.objects.filter(expert=user)
-        return Attachment.objects.filter(
-            Q(submission_id__in=assigned.filter(submission__isnull=False).values("submission_id"))
+        return Attachment.objects.filter(removed_at__isnull=True).filter(
+            Q(
+                submission_id__in=assigned.filter(submission__isnull=False).values("submission_id"),
+                application__isnull=True,
+            )
+            | Q(
+                submission_id__in=assigned.filter(submission__isnull=False).values("submission_id"),
+                application__endorsed_at__isnull=False,
+            )
             | Q(application_id__in=assigned.filter(application__isnull=False).values("application_id"))
         )
     return Attachment.objects.filter(submission__in=reports_visible_to(user))
