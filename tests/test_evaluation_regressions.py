@@ -205,3 +205,25 @@ def test_an_expert_reads_only_current_files_of_the_report(cast: Cast, world: Rep
     expert = client(beijing)
     assert expert.get(f"/progress/files/{kept.pk}/").status_code == 200
     assert expert.get(f"/progress/files/{gone.pk}/").status_code == 404
+
+
+def test_an_interrupted_run_says_so_and_method_names_are_translated(
+    cast: Cast, world: ReportingCycle, settings: Any
+) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    scheme = services.create_scheme(actor=cast.users["analyst"], cycle=world)
+    stuck = EvaluationRun.objects.create(
+        scheme=scheme, requested_by=cast.users["analyst"], status=EvaluationRun.Status.RUNNING, stage="计算"
+    )
+    EvaluationRun.objects.filter(pk=stuck.pk).update(
+        requested_at=timezone.now() - datetime.timedelta(minutes=settings.BULK_STALLED_MINUTES + 1)
+    )
+    c = client(cast.users["analyst"])
+    page = c.get(f"/evaluation/runs/{stuck.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="run-stalled"' in page and "hx-trigger" not in page
+    c.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = c.get(f"/evaluation/schemes/{scheme.pk}/").content.decode()
+    assert "Entropy weight method" in english or "entropy weight method" in english

@@ -29,6 +29,24 @@ REPORT_COLUMN = "EXP-R"
 APPLICATION_COLUMN = "EXP-A"
 
 
+# The engine's methods with labels the UI translates (the engine itself stays free of Django).
+NORMALISATION_LABELS = {
+    "target": _("距目标值（无目标值的指标按极差标准化）"),
+    "minmax": _("极差标准化（最小–最大）"),
+    "zscore": _("Z 分数标准化"),
+    "rank": _("秩次标准化"),
+}
+WEIGHTING_LABELS = {"equal": _("等权"), "explicit": _("专家赋权"), "entropy": _("熵权法"), "ahp": _("层次分析法")}
+AGGREGATION_LABELS = {
+    "arithmetic": _("加权算术平均"),
+    "geometric": _("加权几何平均"),
+    "topsis": _("TOPSIS 逼近理想解排序法"),
+}
+assert NORMALISATION_LABELS.keys() == engine.NORMALISATIONS.keys()
+assert WEIGHTING_LABELS.keys() == engine.WEIGHTINGS.keys()
+assert AGGREGATION_LABELS.keys() == engine.AGGREGATIONS.keys()
+
+
 class Scheme(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
@@ -40,13 +58,13 @@ class Scheme(models.Model):
     description = models.TextField(_("说明"), blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     normalisation = models.CharField(
-        _("标准化方法"), max_length=10, choices=list(engine.NORMALISATIONS.items()), default="target"
+        _("标准化方法"), max_length=10, choices=list(NORMALISATION_LABELS.items()), default="target"
     )
     weighting = models.CharField(
-        _("赋权方法"), max_length=10, choices=list(engine.WEIGHTINGS.items()), default="explicit"
+        _("赋权方法"), max_length=10, choices=list(WEIGHTING_LABELS.items()), default="explicit"
     )
     aggregation = models.CharField(
-        _("汇总方法"), max_length=10, choices=list(engine.AGGREGATIONS.items()), default="arithmetic"
+        _("汇总方法"), max_length=10, choices=list(AGGREGATION_LABELS.items()), default="arithmetic"
     )
     # AHP over the areas (upper triangle entered by the analyst; the matrix is kept whole, areas in catalog order).
     area_pairwise = models.JSONField(_("领域判断矩阵"), default=list, blank=True)

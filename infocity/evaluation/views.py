@@ -4,13 +4,16 @@ results and per-city explanations, acceptance, awards and certificates. Every ch
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
@@ -26,7 +29,16 @@ from infocity.reporting.models import ReportingCycle, Submission
 from infocity.scoping import get_visible_or_404, parse_id
 
 from . import engine, services
-from .models import AcceptanceDecision, Assignment, Award, EvaluationRun, Scheme
+from .models import (
+    AGGREGATION_LABELS,
+    NORMALISATION_LABELS,
+    WEIGHTING_LABELS,
+    AcceptanceDecision,
+    Assignment,
+    Award,
+    EvaluationRun,
+    Scheme,
+)
 from .services import EvaluationWorkflowError
 
 STAFF = (Role.ANALYST, Role.MINISTRY)
@@ -114,8 +126,8 @@ def _scheme_context(user: User, scheme: Scheme) -> dict[str, Any]:
     return {
         "scheme": scheme, "groups": groups, "total": total, "grand_total": total + scheme.expert_points,
         "problems": services.scheme_problems(scheme), "editable": editable, "triangle": triangle, "saaty": SAATY,
-        "ahp": ahp, "normalisations": engine.NORMALISATIONS, "weightings": engine.WEIGHTINGS,
-        "aggregations": engine.AGGREGATIONS, "is_analyst": services.is_analyst(user),
+        "ahp": ahp, "normalisations": NORMALISATION_LABELS, "weightings": WEIGHTING_LABELS,
+        "aggregations": AGGREGATION_LABELS, "is_analyst": services.is_analyst(user),
         "is_ministry": services.is_ministry(user),
     }  # fmt: skip
 
@@ -161,14 +173,14 @@ def scheme_save(request: HttpRequest, pk: int) -> HttpResponse:
                     value = _saaty_value(post.get(f"pw-{a}-{b}", "1"))
                     matrix[a][b], matrix[b][a] = value, 1 / value
             pairwise = matrix
-        settings: dict[str, Any] = {key: post.get(key, "") for key in (
+        fields: dict[str, Any] = {key: post.get(key, "") for key in (
             "name", "description", "normalisation", "weighting", "aggregation", "expert_points", "report_share",
             "min_coverage", "mc_samples", "mc_seed", "mc_spread", "advanced_cities", "advanced_min_score",
             "excellent_threshold", "excellent_max",
         )}  # fmt: skip
-        settings["mc_rank_normalisation"] = post.get("mc_rank_normalisation") == "on"
+        fields["mc_rank_normalisation"] = post.get("mc_rank_normalisation") == "on"
         services.save_scheme(
-            actor=user, scheme=scheme, settings=settings, points=points, use_target=use_target, pairwise=pairwise,
+            actor=user, scheme=scheme, settings=fields, points=points, use_target=use_target, pairwise=pairwise,
             expected_version=_version(request), request=request,
         )  # fmt: skip
     except EvaluationWorkflowError as error:
@@ -456,8 +468,11 @@ def _interval_chart(rows: list[dict[str, Any]], samples: int) -> dict[str, Any]:
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     run = _run(request, pk)
+    # A run silent this long was interrupted (the worker stopped): say so, a new run can be started.
+    stalled_before = timezone.now() - datetime.timedelta(minutes=settings.BULK_STALLED_MINUTES)
     context: dict[str, Any] = {"run": run, "is_analyst": services.is_analyst(user),
-                               "is_ministry": services.is_ministry(user)}  # fmt: skip
+                               "is_ministry": services.is_ministry(user),
+                               "stalled": not run.finished and run.requested_at < stalled_before}  # fmt: skip
     if request.headers.get("HX-Request"):
         if not run.finished:
             return render(request, "evaluation/_run_status.html", context)
@@ -474,6 +489,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             chart_height=max(320, 22 * sum(1 for r in rows if r["rank"]) + 100),
             area_headers=[name for name, _ in rows[0]["areas"]] if rows else [],
             awards=list(run.awards.select_related("city", "application").order_by("-kind", "position", "pk")),
+            agreement=[
+                {**a, "label": AGGREGATION_LABELS.get(a["method"], a["label"])} for a in run.result["agreement"]
+            ],
             decided=sum(1 for r in rows if r["decision"]),
             proposal=services.proposal_token(run),
             ranked=sum(1 for r in rows if r["rank"]),
