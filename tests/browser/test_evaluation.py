@@ -17,17 +17,14 @@ from infocity.organisations.divisions import sync_divisions
 from infocity.organisations.models import Division
 
 from .conftest import ARTIFACTS, screenshot
+from .test_reporting import log_in as log_in_as
 from .test_reporting import log_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/")
+    log_in_as(page, base, username, DEMO_PASSWORD)
 
 
 @pytest.fixture
