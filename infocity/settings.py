@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "infocity.bulk",
     "infocity.progress",
     "infocity.evaluation",
+    "infocity.portal",
     "infocity.workspace",
     "infocity.demo",
 ]

@@ -75,6 +75,16 @@ class Action(models.TextChoices):
     AWARD_CONFIRM = "award.confirm", _("确认表彰名单")
     EVALUATION_PUBLISH = "evaluation.publish", _("发布评估结果")
     CERTIFICATE_DOWNLOAD = "certificate.download", _("下载表彰证书")
+    RELEASE_PUBLISH = "release.publish", _("发布监测数据")
+    RELEASE_WITHDRAW = "release.withdraw", _("撤回监测数据发布")
+    SHOWCASE_PUBLISH = "showcase.publish", _("发布典型案例")
+    SHOWCASE_WITHDRAW = "showcase.withdraw", _("撤回典型案例")
+    BOARD_POST_SAVE = "board.save", _("保存供需信息")
+    BOARD_POST_MODERATE = "board.moderate", _("审核供需信息")
+    BOARD_POST_CLOSE = "board.close", _("关闭供需信息")
+    CONTACT_REQUEST = "contact.request", _("申请对接联系方式")
+    CONTACT_DECIDE = "contact.decide", _("答复对接申请")
+    CONTACT_VIEW = "contact.view", _("查看对接联系方式")
     DEMO_LOAD = "demo.load", _("载入演示数据")
 
 

@@ -1,0 +1,244 @@
+"""Publishing to the public side: monitoring data releases (数据发布) and the showcase (典型案例). Every change is
+one transaction with an audit event. Board services (供需对接) are in :mod:`infocity.portal.board`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nh3
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from infocity.accounts.models import Role, User
+from infocity.analytics.models import Basis, IndicatorValue
+from infocity.analytics.queries import attainment_table, effective_periods, periods_with_values
+from infocity.analytics.services import national_scope
+from infocity.audit.models import Action
+from infocity.audit.services import record
+from infocity.demo.models import demo_data_loaded
+from infocity.evaluation.services import published_awards
+from infocity.frameworks.compute import target_text
+from infocity.organisations.models import Organisation
+from infocity.progress.models import TypicalApplication
+from infocity.progress.richtext import TAGS
+from infocity.reporting.models import Period, ReportingCycle, Status, Submission
+
+from . import search
+from .models import Release, ReleasedValue, ShowcaseItem, ShowcasePhoto
+
+SHOWCASE = "showcase"
+
+
+class PortalError(Exception):
+    """A refused publication; the message says why and what to do, in Chinese."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PortalError(message)
+
+
+def is_ministry(user: User) -> bool:
+    return user.is_active and user.role == Role.MINISTRY
+
+
+# --- monitoring data releases ---------------------------------------------------------------------
+
+
+def live_releases() -> QuerySet[Release]:
+    """What the public may read: releases not withdrawn."""
+    return Release.objects.filter(withdrawn_at__isnull=True).select_related("cycle", "period")
+
+
+def latest_release() -> Release | None:
+    return live_releases().order_by("-period__ends_on", "-published_at").first()
+
+
+def releasable_periods(cycle: ReportingCycle) -> QuerySet[Period]:
+    """Periods of the cycle with accepted data (a release publishes accepted data only)."""
+    return periods_with_values(cycle, Basis.ACCEPTED)
+
+
+def cycle_cities(cycle: ReportingCycle) -> list[Organisation]:
+    """The demonstration cities of the cycle (those with submissions in it), in division-code order."""
+    ids = Submission.objects.filter(period__cycle=cycle).values("city_id")
+    return list(Organisation.objects.filter(pk__in=ids).select_related("parent").order_by("division_id", "pk"))
+
+
+def release_preview(period: Period) -> dict[str, Any]:
+    """What publishing ``period`` would show: each frequency's period, and per indicator how many cities have an
+    accepted value."""
+    periods = effective_periods(period.cycle, period, Basis.ACCEPTED)
+    cities = [c.pk for c in cycle_cities(period.cycle)]
+    rows = attainment_table(periods, national_scope(), Basis.ACCEPTED, cities=cities)
+    return {"periods": periods, "rows": rows, "cities": len(cities)}
+
+
+@transaction.atomic
+def publish_release(*, actor: User, period: Period, note: str = "", request: HttpRequest | None = None) -> Release:
+    """The ministry publishes the cycle's accepted indicator values as of ``period``: every city's value,
+    attainment and gap, and the value over all the cycle's cities, copied so they never change afterwards."""
+    _require(is_ministry(actor), "只有部级管理员可以发布监测数据。")
+    cycle = ReportingCycle.objects.select_for_update().get(pk=period.cycle_id)  # one live release per period
+    _require(
+        not Release.objects.filter(period=period, withdrawn_at__isnull=True).exists(),
+        f"{period.label}的数据已经发布；如需更正，请先撤回原发布再重新发布。",
+    )
+    _require(
+        releasable_periods(cycle).filter(pk=period.pk).exists(),
+        f"{period.label}还没有已受理的数据，不能发布。请等监测机构受理报送后再发布。",
+    )
+    periods = effective_periods(cycle, period, Basis.ACCEPTED)
+    cities = cycle_cities(cycle)
+    city_ids = [c.pk for c in cities]
+    release = Release.objects.create(
+        cycle=cycle, period=period, note=note.strip()[:2000], demo=demo_data_loaded(),
+        published_at=timezone.now(), published_by=actor,
+    )  # fmt: skip
+    values = IndicatorValue.objects.filter(
+        period_id__in=[p.pk for p in periods.values()], city_id__in=city_ids, basis=Basis.ACCEPTED
+    ).select_related("indicator", "period")
+    rows = [
+        ReleasedValue(
+            release=release, city_id=iv.city_id, indicator=iv.indicator, period=iv.period, value=iv.value,
+            target=target_text(iv.indicator), attainment=iv.attainment, gap=iv.gap,
+        )
+        for iv in values
+        if periods.get(iv.indicator.frequency) == iv.period  # each indicator at its own frequency's period
+    ]  # fmt: skip
+    for total in attainment_table(periods, national_scope(), Basis.ACCEPTED, cities=city_ids):
+        if total.period is None:
+            continue
+        rows.append(
+            ReleasedValue(
+                release=release, city=None, indicator=total.indicator, period=total.period, value=total.value,
+                target=total.target, met=total.met, assessed=total.assessed,
+            )
+        )  # fmt: skip
+    ReleasedValue.objects.bulk_create(rows, batch_size=1000)
+    record(
+        Action.RELEASE_PUBLISH, actor=actor, request=request, target=release,
+        detail={"period": period.code, "values": len(rows), "cities": len(cities)},
+    )  # fmt: skip
+    return release
+
+
+@transaction.atomic
+def withdraw_release(*, actor: User, release: Release, reason: str, request: HttpRequest | None = None) -> Release:
+    """The ministry withdraws a release (a published error): it leaves the public side at once; the record stays."""
+    _require(is_ministry(actor), "只有部级管理员可以撤回数据发布。")
+    reason = " ".join(reason.split())[:200]
+    _require(bool(reason), "请填写撤回原因，公众页面不再显示该次发布的数据。")
+    locked = Release.objects.select_for_update().get(pk=release.pk)
+    _require(locked.withdrawn_at is None, "该次发布已经撤回。")
+    locked.withdrawn_at, locked.withdrawn_by, locked.withdrawal_reason = timezone.now(), actor, reason
+    locked.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+    record(Action.RELEASE_WITHDRAW, actor=actor, request=request, target=locked, detail={"reason": reason})
+    return locked
+
+
+# --- showcase -------------------------------------------------------------------------------------
+
+
+def live_showcase() -> QuerySet[ShowcaseItem]:
+    return ShowcaseItem.objects.filter(withdrawn_at__isnull=True).select_related("city", "city__parent")
+
+
+def showcase_candidates() -> QuerySet[TypicalApplication]:
+    """Applications the ministry may publish: endorsed, in a full-year report the agency has accepted, and not
+    already in the showcase."""
+    return (
+        TypicalApplication.objects.filter(endorsed_at__isnull=False, submission__status=Status.ACCEPTED)
+        .filter(showcase__isnull=True)
+        .select_related("submission__city", "submission__period__cycle")
+    )
+
+
+def without_images(html: str) -> str:
+    """Stored rich text without its images (they are files of the report, which the public may not fetch)."""
+    return nh3.clean(html, tags=set(TAGS) - {"img"}) if html else ""
+
+
+def _index_item(item: ShowcaseItem) -> None:
+    city = item.city.name if item.city else ""
+    province = item.city.parent.name if item.city and item.city.parent else ""
+    search.index(
+        SHOWCASE, item.pk,
+        [item.title, item.provider, city, province, item.get_area_display(), nh3.clean(item.summary, tags=set()),
+         nh3.clean(item.results, tags=set())],
+    )  # fmt: skip
+
+
+@transaction.atomic
+def publish_application(
+    *, actor: User, application: TypicalApplication, request: HttpRequest | None = None
+) -> ShowcaseItem:
+    """The ministry publishes an accepted typical application to the showcase: its name, unit, area, text,
+    figures and photos are copied; its contact person never is."""
+    _require(is_ministry(actor), "只有部级管理员可以发布典型案例。")
+    locked = (
+        TypicalApplication.objects.select_for_update()
+        .select_related("submission__period__cycle")
+        .get(pk=application.pk)
+    )
+    _require(
+        showcase_candidates().filter(pk=locked.pk).exists(),
+        "只能发布已由城市确认、随全年进展报告受理且尚未发布的典型应用。",
+    )
+    item = ShowcaseItem.objects.create(
+        kind=ShowcaseItem.Kind.APPLICATION, title=locked.title, city=locked.submission.city,
+        provider=locked.organisation, area=locked.area, year=locked.submission.period.cycle.year,
+        summary=without_images(locked.description), results=without_images(locked.results),
+        investment=locked.investment, users_served=locked.users_served, application=locked,
+        published_at=timezone.now(), published_by=actor,
+    )  # fmt: skip
+    photos = locked.attachments.filter(is_image=True, removed_at__isnull=True, inline=False)
+    ShowcasePhoto.objects.bulk_create(
+        ShowcasePhoto(item=item, blob_id=a.blob_id, filename=a.filename, mime=a.mime) for a in photos
+    )
+    _index_item(item)
+    record(Action.SHOWCASE_PUBLISH, actor=actor, request=request, target=item, detail={"application": locked.pk})
+    return item
+
+
+@transaction.atomic
+def withdraw_showcase(*, actor: User, item: ShowcaseItem, request: HttpRequest | None = None) -> ShowcaseItem:
+    _require(is_ministry(actor), "只有部级管理员可以撤回典型案例。")
+    locked = ShowcaseItem.objects.select_for_update().get(pk=item.pk)
+    _require(locked.withdrawn_at is None, "该案例已经撤回。")
+    locked.withdrawn_at, locked.withdrawn_by = timezone.now(), actor
+    locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    search.unindex(SHOWCASE, locked.pk)
+    record(Action.SHOWCASE_WITHDRAW, actor=actor, request=request, target=locked)
+    return locked
+
+
+def search_showcase(
+    query: str = "", *, area: str = "", province: str = "", year: int | None = None, kind: str = ""
+) -> list[ShowcaseItem]:
+    """Published showcase items matching the query (all its words, best first) and the filters."""
+    items = live_showcase()
+    if area:
+        items = items.filter(area=area)
+    if province:
+        items = items.filter(city__parent__division_id=province)
+    if year:
+        items = items.filter(year=year)
+    if kind:
+        items = items.filter(kind=kind)
+    if not query.strip():
+        return list(items)
+    ranked = search.search(SHOWCASE, query)
+    found = {i.pk: i for i in items.filter(pk__in=[ref for ref, _ in ranked])}
+    return [found[ref] for ref, _ in ranked if ref in found]
+
+
+def awards_of_items(items: list[ShowcaseItem]) -> dict[int, Any]:
+    """The published 优秀典型应用 award of each item that has one (by item pk)."""
+    by_application = {
+        a.application_id: a
+        for a in published_awards().filter(application_id__in=[i.application_id for i in items if i.application_id])
+    }
+    return {i.pk: by_application[i.application_id] for i in items if i.application_id in by_application}
