@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
-import jieba
+import jieba  # type: ignore[import-untyped]  # no stubs published
 from django.db import connection
 
 from .models import SearchDocument
