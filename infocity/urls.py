@@ -22,5 +22,9 @@ urlpatterns = [
     path("progress/", include("infocity.progress.urls")),
     path("evaluation/", include("infocity.evaluation.urls")),
     path("results/", include("infocity.evaluation.public_urls")),
+    path("portal/", include("infocity.portal.urls")),
+    path("showcase/", include("infocity.portal.showcase_urls")),
+    path("board/", include("infocity.portal.board_urls")),
+    path("open-data/", include("infocity.portal.opendata_urls")),
     path("api/v1/", api.urls()),
 ]
