@@ -27,6 +27,7 @@ from infocity.organisations.services import add_cities_to_cohort, create_cohort,
 
 from .models import DemoDataset
 from .monitoring import load_monitoring_demo
+from .portal import load_portal_demo
 
 DEMO_PASSWORD = "Demo@2016"  # noqa: S105 — the documented demonstration password
 DATA = Path(__file__).resolve().parent / "data"
@@ -200,6 +201,7 @@ def load_demo(seed: int = 2016, *, monitoring: bool = True) -> Cast:
         with analytics.deferred():
             monitoring_summary = load_monitoring_demo(edition, full, pilot, seed)
         monitoring_summary["indicator_values"] = analytics.rebuild()
+        monitoring_summary["portal"] = load_portal_demo()
 
     summary = {
         "framework": edition.code,

@@ -6,7 +6,9 @@ applications — stand in every state of the workflow. The text is generated and
 from __future__ import annotations
 
 import datetime
+import io
 import random
+from typing import Any
 
 from django.utils import timezone
 
@@ -19,6 +21,8 @@ from infocity.reporting import services as reporting
 from infocity.reporting.models import ReportingCycle, Submission
 
 DEMO_TODAY = datetime.date(2016, 12, 5)
+# One colour per demonstration area (A–F) for the generated pictures.
+AREA_COLOURS = {"A": "#0d6efd", "B": "#6f42c1", "C": "#198754", "D": "#d63384", "E": "#fd7e14", "F": "#20c997"}
 H1_PLANS = (["accepted", "province_approved", "submitted", "returned", "late_accepted"], [60, 10, 10, 10, 10])
 YEAR_PLANS = (
     ["draft", "submitted", "province_approved", "accepted", "returned", "enterprise_pending"],
@@ -78,6 +82,11 @@ def _write(submission: Submission, plan: str, full_year: bool, rng: random.Rando
                 # A city's registered enterprise enters the first application through its city.
                 actor = enterprise if enterprise is not None and number == 0 else reporter
                 app = progress.save_application(actor=actor, submission=_refresh(submission), data=data)
+                if number == 0:  # a picture of the first application, which the showcase shows when published
+                    progress.add_attachment(
+                        actor=actor, submission=_refresh(submission), application=app,
+                        filename=f"{app.title}-演示图片.png", file=io.BytesIO(_picture(app.area, app.title)),
+                    )  # fmt: skip
                 if not app.endorsed and plan not in {"draft", "enterprise_pending"}:
                     progress.endorse_application(actor=reporter, application=app, expected_version=app.version)
     if plan in {"draft", "enterprise_pending"}:
@@ -107,3 +116,32 @@ def _write(submission: Submission, plan: str, full_year: bool, rng: random.Rando
     accepted = min(reviewed + datetime.timedelta(days=rng.randint(1, 5)), _moment(DEMO_TODAY, 16, rng))
     with clock.at(accepted):
         reporting.accept(actor=analyst, submission=submission, expected_version=submission.version)
+
+
+def _picture(area: str, title: str) -> bytes:
+    """A small generated PNG standing in for a photo of an application (an abstract skyline in the area's colour,
+    drawn from its own generator so the rest of the demonstration stays as it was; no text, so no font needed)."""
+    rng = random.Random(title)  # noqa: S311 — a picture, not a secret
+    from matplotlib.figure import Figure  # imported here: only the demonstration loader draws pictures
+
+    figure = Figure(figsize=(4.8, 3.2), dpi=100)
+    axes = figure.add_axes((0, 0, 1, 1))
+    axes.set_axis_off()
+    axes.set_xlim(0, 24)
+    axes.set_ylim(0, 10)
+    axes.add_patch(_rectangle((0, 0), 24, 10, "#e9f1fb"))
+    colour = AREA_COLOURS.get(area, "#0d6efd")
+    x = 0.5
+    while x < 23:
+        width, height = rng.uniform(1.2, 2.6), rng.uniform(2.5, 8.5)
+        axes.add_patch(_rectangle((x, 0), width, height, colour, alpha=rng.uniform(0.45, 0.95)))
+        x += width + rng.uniform(0.1, 0.6)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _rectangle(xy: tuple[float, float], width: float, height: float, colour: str, alpha: float = 1.0) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(xy, width, height, facecolor=colour, edgecolor="none", alpha=alpha)

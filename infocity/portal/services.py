@@ -77,9 +77,12 @@ def release_preview(period: Period) -> dict[str, Any]:
 
 
 @transaction.atomic
-def publish_release(*, actor: User, period: Period, note: str = "", request: HttpRequest | None = None) -> Release:
+def publish_release(
+    *, actor: User, period: Period, note: str = "", demo: bool | None = None, request: HttpRequest | None = None
+) -> Release:
     """The ministry publishes the cycle's accepted indicator values as of ``period``: every city's value,
-    attainment and gap, and the value over all the cycle's cities, copied so they never change afterwards."""
+    attainment and gap, and the value over all the cycle's cities, copied so they never change afterwards.
+    ``demo`` labels the release as demonstration data (by default: whenever demonstration data is loaded)."""
     _require(is_ministry(actor), "只有部级管理员可以发布监测数据。")
     cycle = ReportingCycle.objects.select_for_update().get(pk=period.cycle_id)  # one live release per period
     _require(
@@ -94,7 +97,7 @@ def publish_release(*, actor: User, period: Period, note: str = "", request: Htt
     cities = cycle_cities(cycle)
     city_ids = [c.pk for c in cities]
     release = Release.objects.create(
-        cycle=cycle, period=period, note=note.strip()[:2000], demo=demo_data_loaded(),
+        cycle=cycle, period=period, note=note.strip()[:2000], demo=demo_data_loaded() if demo is None else demo,
         published_at=timezone.now(), published_by=actor,
     )  # fmt: skip
     values = IndicatorValue.objects.filter(
