@@ -8,6 +8,7 @@ BOOTSTRAP=5.3.8
 HTMX=2.0.11
 ECHARTS=6.1.0
 ECHARTS_MAP=4.9.0   # the last ECharts release that shipped the China map (Apache-2.0)
+AXE=4.14.1          # axe-core, for the accessibility check of the browser tests only (MPL-2.0; never served)
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 vendor="$root/infocity/static/vendor"
@@ -66,4 +67,9 @@ choropleth on an internal dashboard; it is **not** a 标准地图 with a 审图�
 replace \`china-provinces.geojson\` with the standard map issued by the national surveying authority
 (自然资源部标准地图服务) in the same GeoJSON shape (properties \`adcode\`, \`name\`).
 MD
-echo "vendored into $vendor"
+fetch axe-core "$AXE"
+d="$root/tests/browser/vendor/axe-core-$AXE"
+rm -rf "$root/tests/browser/vendor" && mkdir -p "$d"
+cp "$tmp/axe-core/axe.min.js" "$tmp/axe-core/LICENSE" "$tmp/axe-core/LICENSE-3RD-PARTY.txt" "$d/"
+
+echo "vendored into $vendor and $root/tests/browser/vendor"

@@ -50,8 +50,11 @@ def test_navigation_depends_on_role(cast: Cast) -> None:
         "tokens:list",
         "bulk:index",
         "progress:list",
+        "board:mine",
     }
-    assert nav_names(cast, "enterprise") >= {"progress:list"}
+    assert nav_names(cast, "enterprise") >= {"progress:list", "board:mine"}
+    assert "portal:releases" in nav_names(cast, "ministry") and "portal:releases" not in nav_names(cast, "analyst")
+    assert "board:moderation" in nav_names(cast, "analyst") and "board:moderation" not in nav_names(cast, "ministry")
     assert "progress:list" not in nav_names(cast, "expert")
     assert "analytics:outliers" in nav_names(cast, "analyst")
     assert "analytics:outliers" not in nav_names(cast, "ministry")
@@ -71,6 +74,9 @@ ROLE_PAGES = {
                           "city-gz"},
     "progress:list": {"ministry", "analyst", "province-zj", "province-gd", "city-hz", "city-hz-approver", "city-gz",
                       "enterprise"},
+    "portal:releases": {"ministry"},
+    "board:mine": {"city-hz", "city-hz-approver", "city-gz", "enterprise"},
+    "board:moderation": {"analyst"},
 }  # fmt: skip
 
 

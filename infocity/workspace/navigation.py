@@ -183,6 +183,28 @@ ENTRIES: list[Entry] = [
         },
     ),
     Entry(
+        _("数据发布"),
+        "portal:releases",
+        frozenset({R.MINISTRY}),
+        _("预览并发布已受理的监测数据，公众门户、开放数据和公开接口即时可见；发现错误时撤回。"),
+    ),
+    Entry(
+        _("供需对接"),
+        "board:mine",
+        frozenset({R.CITY_REPORTER, R.CITY_APPROVER, R.ENTERPRISE}),
+        descriptions={
+            R.CITY_REPORTER: _("发布本市的信息消费需求，查看平台推荐的解决方案，申请和答复对接。"),
+            R.CITY_APPROVER: _("发布本市的信息消费需求，查看平台推荐的解决方案，申请和答复对接。"),
+            R.ENTERPRISE: _("发布本企业的信息消费解决方案，查看平台推荐的城市需求，申请和答复对接。"),
+        },
+    ),
+    Entry(
+        _("供需审核"),
+        "board:moderation",
+        frozenset({R.ANALYST}),
+        _("审核城市发布的需求和企业发布的解决方案，通过后公开。"),
+    ),
+    Entry(
         _("用户管理"),
         "accounts:user_list",
         frozenset({R.SYSADMIN, R.SECADMIN}),
