@@ -2,9 +2,11 @@
 
 Chinese is written without spaces, so text is segmented into words by jieba before it is indexed: ``index()`` stores
 the words of an object (search-engine mode, which also emits the shorter words inside a compound, so
-智慧社区服务平台 is stored as 智慧 / 社区 / 服务 / 平台 / 服务平台). A query is segmented the same way and every one of
-its smallest words must occur, so 智慧社区 finds 智慧社区服务平台. The database's own engine does the matching and the
-ranking — SQLite's FTS5 (bm25) or PostgreSQL's GIN-indexed tsvector (ts_rank) — see migration 0002."""
+智慧社区服务平台 is stored as 智慧 / 社区 / 服务 / 平台 / 服务平台) and, because jieba may cut a word differently
+inside a sentence than on its own (…社区的线上服务… gives 的 / 线 / 上), every pair of adjacent Chinese characters too.
+A query is segmented the same way; each of its smallest words must occur, a longer Chinese word as its character
+pairs, so 智慧社区 finds 智慧社区服务平台 and 线上服务 finds …的线上服务…. The database's own engine does the
+matching and the ranking — SQLite's FTS5 (bm25) or PostgreSQL's GIN-indexed tsvector (ts_rank): migration 0002."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from .models import SearchDocument
 # Words that carry no meaning on their own (particles and the like) and punctuation are not indexed.
 STOP_WORDS = frozenset({"的", "了", "和", "与", "及", "或", "在", "是", "为", "对", "把", "被", "等", "之", "其"})
 WORD = re.compile(r"\w", re.UNICODE)
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")  # runs of Chinese characters
 
 
 @cache
@@ -41,15 +44,27 @@ def words(text: str) -> list[str]:
     return found
 
 
+def pairs(text: str) -> list[str]:
+    """Every two adjacent Chinese characters of ``text`` (智慧社区 → 智慧, 慧社, 社区)."""
+    return [run[i : i + 2] for run in HAN.findall(text or "") for i in range(len(run) - 1)]
+
+
 def query_words(query: str) -> list[str]:
-    """The smallest words of a query (a compound the query also yields is dropped: its parts are enough)."""
+    """The smallest words of a query (a compound the query also yields is dropped: its parts are enough); a
+    Chinese word of three characters or more is looked for as its character pairs."""
     candidates = list(dict.fromkeys(words(query[:200])))
-    return [w for w in candidates if not any(o != w and o in w for o in candidates)][:12]
+    smallest = [w for w in candidates if not any(o != w and o in w for o in candidates)]
+    terms = [p for w in smallest for p in (pairs(w) if HAN.fullmatch(w) and len(w) > 2 else [w])]
+    return list(dict.fromkeys(terms))[:16]
 
 
 def index(kind: str, ref: int, texts: Iterable[str]) -> None:
     """(Re)index one object; call inside the service's transaction."""
-    body = " ".join(w for text in texts for w in words(text))
+    texts = list(texts)
+    found = [w for text in texts for w in words(text)]
+    known = set(found)
+    found += [p for text in texts for p in pairs(text) if p not in known]
+    body = " ".join(found)
     SearchDocument.objects.update_or_create(kind=kind, ref=ref, defaults={"body": body})
 
 

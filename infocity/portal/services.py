@@ -9,7 +9,6 @@ import nh3
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from infocity.accounts.models import Role, User
 from infocity.analytics.models import Basis, IndicatorValue
@@ -23,6 +22,7 @@ from infocity.frameworks.compute import target_text
 from infocity.organisations.models import Organisation
 from infocity.progress.models import TypicalApplication
 from infocity.progress.richtext import TAGS
+from infocity.reporting import clock
 from infocity.reporting.models import Period, ReportingCycle, Status, Submission
 
 from . import search
@@ -98,7 +98,7 @@ def publish_release(
     city_ids = [c.pk for c in cities]
     release = Release.objects.create(
         cycle=cycle, period=period, note=note.strip()[:2000], demo=demo_data_loaded() if demo is None else demo,
-        published_at=timezone.now(), published_by=actor,
+        published_at=clock.now(), published_by=actor,
     )  # fmt: skip
     values = IndicatorValue.objects.filter(
         period_id__in=[p.pk for p in periods.values()], city_id__in=city_ids, basis=Basis.ACCEPTED
@@ -136,7 +136,7 @@ def withdraw_release(*, actor: User, release: Release, reason: str, request: Htt
     _require(bool(reason), "请填写撤回原因，公众页面不再显示该次发布的数据。")
     locked = Release.objects.select_for_update().get(pk=release.pk)
     _require(locked.withdrawn_at is None, "该次发布已经撤回。")
-    locked.withdrawn_at, locked.withdrawn_by, locked.withdrawal_reason = timezone.now(), actor, reason
+    locked.withdrawn_at, locked.withdrawn_by, locked.withdrawal_reason = clock.now(), actor, reason
     locked.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
     record(Action.RELEASE_WITHDRAW, actor=actor, request=request, target=locked, detail={"reason": reason})
     return locked
@@ -195,7 +195,7 @@ def publish_application(
         provider=locked.organisation, area=locked.area, year=locked.submission.period.cycle.year,
         summary=without_images(locked.description), results=without_images(locked.results),
         investment=locked.investment, users_served=locked.users_served, application=locked,
-        published_at=timezone.now(), published_by=actor,
+        published_at=clock.now(), published_by=actor,
     )  # fmt: skip
     photos = locked.attachments.filter(is_image=True, removed_at__isnull=True, inline=False)
     ShowcasePhoto.objects.bulk_create(
@@ -211,7 +211,7 @@ def withdraw_showcase(*, actor: User, item: ShowcaseItem, request: HttpRequest |
     _require(is_ministry(actor), "只有部级管理员可以撤回典型案例。")
     locked = ShowcaseItem.objects.select_for_update().get(pk=item.pk)
     _require(locked.withdrawn_at is None, "该案例已经撤回。")
-    locked.withdrawn_at, locked.withdrawn_by = timezone.now(), actor
+    locked.withdrawn_at, locked.withdrawn_by = clock.now(), actor
     locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
     search.unindex(SHOWCASE, locked.pk)
     record(Action.SHOWCASE_WITHDRAW, actor=actor, request=request, target=locked)

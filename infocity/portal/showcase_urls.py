@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import showcase_views as views
 
 app_name = "showcase"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<int:pk>/", views.item_detail, name="item"),
+    path("photos/<int:pk>/", views.photo, name="photo"),
+    path("manage/", views.manage, name="manage"),
+    path("manage/applications/<int:pk>/publish/", views.publish, name="publish"),
+    path("manage/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+]
