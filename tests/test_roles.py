@@ -75,6 +75,7 @@ ROLE_PAGES = {
     "progress:list": {"ministry", "analyst", "province-zj", "province-gd", "city-hz", "city-hz-approver", "city-gz",
                       "enterprise"},
     "portal:releases": {"ministry"},
+    "showcase:manage": {"ministry"},
     "board:mine": {"city-hz", "city-hz-approver", "city-gz", "enterprise"},
     "board:moderation": {"analyst"},
 }  # fmt: skip

@@ -189,6 +189,12 @@ ENTRIES: list[Entry] = [
         _("预览并发布已受理的监测数据，公众门户、开放数据和公开接口即时可见；发现错误时撤回。"),
     ),
     Entry(
+        _("典型案例发布"),
+        "showcase:manage",
+        frozenset({R.MINISTRY}),
+        _("把已受理的优秀典型应用发布到公众门户的典型案例（不含联系人），或撤回已发布的案例。"),
+    ),
+    Entry(
         _("供需对接"),
         "board:mine",
         frozenset({R.CITY_REPORTER, R.CITY_APPROVER, R.ENTERPRISE}),
