@@ -21,6 +21,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from infocity.bulk.api import router as bulk_router
 from infocity.frameworks.api import router as frameworks_router
+from infocity.portal import api as public_api
 from infocity.reporting.api import router as reporting_router
 from infocity.tokens.errors import ApiError
 
@@ -43,6 +44,8 @@ api = NinjaAPI(
 api.add_router("/", frameworks_router)
 api.add_router("/", reporting_router)
 api.add_router("/", bulk_router)
+api.add_router("/public", public_api.router)
+api.openapi_extra.setdefault("tags", []).append({"name": public_api.TAG, "description": public_api.TAG_DESCRIPTION})
 
 
 def _error(

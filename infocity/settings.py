@@ -210,6 +210,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # Reporting calendar clock for demonstration instances (see infocity/reporting/clock.py); empty = today.
 REPORTING_TODAY = os.environ.get("REPORTING_TODAY", "")
+
+# The read-only public API (/api/v1/public/) answers at most this many requests per client address ("60/min",
+# "1000/hour"; empty turns the limit off). The counts live in the cache: per process by default; with several app
+# processes behind the proxy set CACHE_BACKEND=database so they share one count (a table in the same database,
+# created by `manage.py createcachetable`).
+PUBLIC_API_RATE = os.environ.get("PUBLIC_API_RATE", "60/min") or None
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "infocity_cache"}
+    if os.environ.get("CACHE_BACKEND") == "database"
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 # Reminders: how many days before a due date the city is reminded.
 REMINDER_DAYS_BEFORE_DUE = envint("REMINDER_DAYS_BEFORE_DUE", 3)
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -24,6 +24,20 @@ PUBLIC = {
     "dictionary:indicator": "the public indicator dictionary, one indicator",
     "results:index": "the published annual evaluation results (only what the ministry published)",
     "results:year": "the published annual evaluation results of one year",
+    "opendata:catalogue": "the open data catalogue (only what the ministry published)",
+    "opendata:catalog_jsonld": "the open data catalogue as DCAT JSON-LD",
+    "opendata:dataset": "one open dataset: its metadata and a preview",
+    "opendata:csv": "an open dataset as CSV",
+    "opendata:json": "an open dataset as JSON",
+    "opendata:sdmx": "an open dataset as SDMX-CSV",
+    "board:index": "the public supply–demand board (published posts, contacts masked)",
+    "board:detail": "one published board post (contact masked unless the viewer's organisation is matched)",
+    "portal:home": "the public portal: the programme, its calendar, published figures with the map",
+    "portal:cities": "the demonstration cities with their published figures",
+    "portal:city": "one demonstration city's published figures, rank and awards",
+    "showcase:index": "the published showcase (典型案例) with its search",
+    "showcase:item": "one published showcase item (live items only; never a contact person)",
+    "showcase:photo": "a photo of a published showcase item (live items only)",
 }
 # The JSON API answers 401 itself instead of redirecting to the login page; each operation declares its
 # authentication in the OpenAPI description, which tests/test_api.py checks.
