@@ -4,8 +4,8 @@ it is demonstration data, and the API rate-limited with the limit in its OpenAPI
 
 from __future__ import annotations
 
-import datetime
 import csv
+import datetime
 import io
 from collections.abc import Iterator
 from decimal import Decimal
