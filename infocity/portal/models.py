@@ -17,6 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from infocity.analytics.models import Attainment
@@ -27,7 +28,8 @@ from infocity.progress.models import TypicalApplication
 from infocity.progress.sections import AREAS
 from infocity.reporting.models import Period, ReportingCycle
 
-AREA_CHOICES = [(a.code, a.name_zh) for a in AREAS]
+# The area's name in the active language wherever get_area_display() is shown.
+AREA_CHOICES = [(a.code, lazy(lambda a=a: a.name, str)()) for a in AREAS]
 
 
 class Release(models.Model):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.utils.translation import get_language
+
 
 class Section(NamedTuple):
     key: str
@@ -26,6 +28,11 @@ class Area(NamedTuple):
     code: str
     name_zh: str
     name_en: str
+
+    @property
+    def name(self) -> str:
+        """The name in the active language."""
+        return self.name_en if get_language() == "en" else self.name_zh
 
 
 # The six demonstration areas, named as in the 2016 indicator framework (infocity/frameworks/data/edition-2016.yaml,
