@@ -158,13 +158,16 @@ def province_rows(period: Period, indicator: Indicator, basis: str) -> list[dict
     return sorted(rows, key=lambda r: r["adcode"] or "")
 
 
-def _map_name(scope: Organisation) -> str:
-    """The province's name as the map data spells it (浙江, 内蒙古, 广西 …)."""
-    name = scope.division.name if scope.division else scope.name
+def map_name(name: str) -> str:
+    """A province's name as the map data spells it (浙江, 内蒙古, 广西 …)."""
     for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "特别行政区", "省", "市"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def _map_name(scope: Organisation) -> str:
+    return map_name(scope.division.name if scope.division else scope.name)
 
 
 def city_rows(period: Period, indicator: Indicator, basis: str, scope: Organisation) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from infocity.analytics.services import STATUSES, _item_refs
 from infocity.frameworks.models import Indicator
 from infocity.organisations.models import Organisation
 from infocity.reporting.models import DataValue, Period, Submission
-from infocity.reporting.services import compiled_edition
+from infocity.reporting.services import compiled_edition, cycle_cities
 
 from . import engine
 from .models import Assignment, ReviewRound, Scheme
@@ -97,8 +97,7 @@ def freeze_scheme(scheme: Scheme) -> dict[str, Any]:
 
 def cities_of(scheme: Scheme) -> list[Organisation]:
     """The demonstration cities of the scheme's cycle (those with submissions in it), in division-code order."""
-    ids = Submission.objects.filter(period__cycle=scheme.cycle).values("city_id")
-    return list(Organisation.objects.filter(pk__in=ids).select_related("parent").order_by("division_id", "pk"))
+    return cycle_cities(scheme.cycle)
 
 
 def _mean(values: list[float]) -> float:

@@ -24,6 +24,7 @@ from infocity.accounts.models import Role, User
 from infocity.audit.models import Action
 from infocity.audit.services import record
 from infocity.organisations.models import Organisation, OrganisationKind
+from infocity.privacy import mask_email, mask_name, mask_phone
 from infocity.progress.sections import AREA_CODES
 
 from . import search
@@ -175,28 +176,6 @@ def province_of(organisation: Organisation) -> Organisation | None:
 
 
 # --- personal data ---------------------------------------------------------------------------------
-
-
-def mask_name(name: str) -> str:
-    """张三丰 → 张**: the family name only, with a fixed mask that does not tell the name's length."""
-    return f"{name[:1]}**" if name else ""
-
-
-def mask_phone(phone: str) -> str:
-    """13812345678 → 138****5678: the first three and last four digits stay (as on a delivery slip)."""
-    digits = [i for i, c in enumerate(phone) if c.isdigit()]
-    if len(digits) < 8:
-        return "*" * len(phone)
-    hidden = set(digits[3:-4])
-    return "".join("*" if i in hidden else c for i, c in enumerate(phone))
-
-
-def mask_email(email: str) -> str:
-    """zhang.san@example.cn → z***@example.cn."""
-    if "@" not in email:
-        return "***" if email else ""
-    local, domain = email.split("@", 1)
-    return f"{local[:1]}***@{domain}"
 
 
 @dataclass(frozen=True)

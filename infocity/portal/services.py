@@ -19,11 +19,11 @@ from infocity.audit.services import record
 from infocity.demo.models import demo_data_loaded
 from infocity.evaluation.services import published_awards
 from infocity.frameworks.compute import target_text
-from infocity.organisations.models import Organisation
 from infocity.progress.models import TypicalApplication
 from infocity.progress.richtext import TAGS
 from infocity.reporting import clock
-from infocity.reporting.models import Period, ReportingCycle, Status, Submission
+from infocity.reporting.models import Period, ReportingCycle, Status
+from infocity.reporting.services import cycle_cities
 
 from . import search
 from .models import Release, ReleasedValue, ShowcaseItem, ShowcasePhoto
@@ -59,12 +59,6 @@ def latest_release() -> Release | None:
 def releasable_periods(cycle: ReportingCycle) -> QuerySet[Period]:
     """Periods of the cycle with accepted data (a release publishes accepted data only)."""
     return periods_with_values(cycle, Basis.ACCEPTED)
-
-
-def cycle_cities(cycle: ReportingCycle) -> list[Organisation]:
-    """The demonstration cities of the cycle (those with submissions in it), in division-code order."""
-    ids = Submission.objects.filter(period__cycle=cycle).values("city_id")
-    return list(Organisation.objects.filter(pk__in=ids).select_related("parent").order_by("division_id", "pk"))
 
 
 def release_preview(period: Period) -> dict[str, Any]:

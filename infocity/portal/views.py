@@ -22,7 +22,7 @@ from infocity.accounts.models import Role, User
 from infocity.accounts.permissions import role_required
 from infocity.analytics import charts
 from infocity.analytics.models import Attainment
-from infocity.analytics.queries import centre_of
+from infocity.analytics.queries import centre_of, map_name
 from infocity.demo.models import demo_data_loaded
 from infocity.evaluation.public_views import published_runs
 from infocity.evaluation.services import published_awards
@@ -85,17 +85,10 @@ def _map(release: Release, indicator: Indicator) -> dict[str, Any]:
             tallies[province.code][1] += 1
             tallies[province.code][0] += v.attainment == Attainment.MET
     provinces = [
-        {"map_name": _map_name(divisions[code].name), "share_met": met / assessed, "separately_planned": False}
+        {"map_name": map_name(divisions[code].name), "share_met": met / assessed, "separately_planned": False}
         for code, (met, assessed) in tallies.items()
     ]
     return charts.map_option(provinces, cities, indicator, release.period.label)
-
-
-def _map_name(name: str) -> str:
-    for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "特别行政区", "省", "市"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def _cycle_calendar() -> tuple[ReportingCycle | None, list[Period]]:

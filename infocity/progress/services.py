@@ -27,6 +27,7 @@ from infocity.audit.services import record
 from infocity.bulk.models import Blob
 from infocity.frameworks.models import Frequency
 from infocity.organisations.models import OrganisationKind
+from infocity.privacy import mask_email, mask_name, mask_phone
 from infocity.reporting import clock
 from infocity.reporting import services as reporting
 from infocity.reporting.models import Status, Submission, SubmissionVersion
@@ -512,25 +513,6 @@ def may_see_contact(user: User, application: TypicalApplication) -> bool:
     if user.role == Role.ANALYST and user.is_active:
         return True
     return reporting.city_member(user, submission) or reporting.province_of(user, submission)
-
-
-def mask_name(name: str) -> str:
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
-
-
-def mask_phone(phone: str) -> str:
-    digits = [i for i, c in enumerate(phone) if c.isdigit()]
-    if len(digits) < 7:
-        return "*" * len(phone)
-    hidden = set(digits[3:-4])
-    return "".join("*" if i in hidden else c for i, c in enumerate(phone))
-
-
-def mask_email(email: str) -> str:
-    if "@" not in email:
-        return "*" * len(email)
-    local, domain = email.split("@", 1)
-    return f"{local[:1]}***@{domain}"
 
 
 def contact_for(user: User, application: TypicalApplication) -> dict[str, str]:

@@ -24,7 +24,7 @@ from infocity.audit.services import record, record_many
 from infocity.frameworks.compute import CompiledEdition, format_value
 from infocity.frameworks.formula import Value
 from infocity.frameworks.models import DataItem, Edition, Form
-from infocity.organisations.models import Cohort, CohortMembership
+from infocity.organisations.models import Cohort, CohortMembership, Organisation
 
 from . import clock, content
 from .calendar import standard_periods
@@ -1166,3 +1166,9 @@ province_of = _province_of
 new_version = _new_version
 state_at = _state_at
 locked_for_transition = _locked_for_transition
+
+
+def cycle_cities(cycle: ReportingCycle) -> list[Organisation]:
+    """The demonstration cities of a cycle (those with submissions in it), in division-code order."""
+    ids = Submission.objects.filter(period__cycle=cycle).values("city_id")
+    return list(Organisation.objects.filter(pk__in=ids).select_related("parent").order_by("division_id", "pk"))
