@@ -24,6 +24,7 @@ from infocity.analytics import charts
 from infocity.analytics.models import Attainment
 from infocity.analytics.queries import centre_of, map_name
 from infocity.demo.models import demo_data_loaded
+from infocity.evaluation.models import EvaluationRun
 from infocity.evaluation.public_views import published_runs
 from infocity.evaluation.services import published_awards
 from infocity.frameworks.models import Frequency, Indicator
@@ -91,6 +92,12 @@ def _map(release: Release, indicator: Indicator) -> dict[str, Any]:
     return charts.map_option(provinces, cities, indicator, release.period.label)
 
 
+def _latest_run() -> EvaluationRun | None:
+    """The published evaluation of the latest year."""
+    run: EvaluationRun | None = published_runs().order_by("-scheme__cycle__year", "-published_at").first()
+    return run
+
+
 def _cycle_calendar() -> tuple[ReportingCycle | None, list[Period]]:
     cycle = ReportingCycle.objects.order_by("-year", "-pk").first()
     if cycle is None:
@@ -113,17 +120,16 @@ def home(request: HttpRequest) -> HttpResponse:
         mapped = [t.indicator for t in totals if t.assessed]
         chosen = request.GET.get("indicator", "")
         indicator = next((i for i in mapped if i.code == chosen), mapped[0] if mapped else None)
-        by_city = _city_values(release)
         context.update(
             totals=totals,
             mapped=mapped,
             indicator=indicator,
-            city_count=len(by_city),
+            city_count=release.values.filter(city__isnull=False).values("city").distinct().count(),
             map_url=static(MAP_URL),
             map_chart=_map(release, indicator) if indicator else None,
             releases=services.live_releases().order_by("-period__ends_on"),
         )
-    run = published_runs().order_by("-scheme__cycle__year", "-published_at").first()
+    run = _latest_run()
     if run is not None and run.result:
         result = run.result
         top = sorted(range(len(result["cities"])), key=lambda i: result["ranks"][i])[:5]
@@ -141,7 +147,7 @@ def cities(request: HttpRequest) -> HttpResponse:
     release = _release_for(request)
     rows: list[dict[str, Any]] = []
     ranks: dict[str, int] = {}
-    run = published_runs().order_by("-scheme__cycle__year", "-published_at").first()
+    run = _latest_run()
     if run is not None and run.result:
         ranks = {c["code"]: run.result["ranks"][i] for i, c in enumerate(run.result["cities"])}
     award_counts: dict[int, int] = defaultdict(int)
@@ -149,8 +155,9 @@ def cities(request: HttpRequest) -> HttpResponse:
         award_counts[city_id] += 1
     if release is not None:
         divisions = Division.objects.in_bulk()
-        orgs = Organisation.objects.in_bulk(list(_city_values(release)))
-        for city_id, values in _city_values(release).items():
+        by_city = _city_values(release)
+        orgs = Organisation.objects.in_bulk(list(by_city))
+        for city_id, values in by_city.items():
             city = orgs[city_id]
             met, assessed = share_met(values)
             province = _province_of(city, divisions)
@@ -189,7 +196,7 @@ def city(request: HttpRequest, code: str) -> HttpResponse:
     awards = list(published_awards().filter(city=place).select_related("run__scheme__cycle", "application"))
     showcase = list(services.live_showcase().filter(city=place))
     rank = None
-    run = published_runs().order_by("-scheme__cycle__year", "-published_at").first()
+    run = _latest_run()
     if run is not None and run.result:
         for i, c in enumerate(run.result["cities"]):
             if c["code"] == code:
