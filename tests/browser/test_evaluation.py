@@ -16,6 +16,7 @@ from infocity.evaluation.models import Award, EvaluationRun
 from infocity.organisations.divisions import sync_divisions
 from infocity.organisations.models import Division
 
+from .a11y import assert_accessible
 from .conftest import ARTIFACTS, screenshot
 from .test_reporting import log_in as log_in_as
 from .test_reporting import log_out
@@ -118,4 +119,16 @@ def test_the_analyst_runs_the_evaluation_and_the_ministry_publishes_the_awards(
     page.goto(f"{base}/results/")
     expect(page.get_by_test_id("public-awards")).to_contain_text("信息消费先进示范城市")
     expect(page.get_by_test_id("public-ranking").locator("tbody tr")).to_have_count(len(result["cities"]))
+    assert_accessible(page, "evaluation-public")
     screenshot(page, "evaluation-public")
+
+    # The portal shows the ranking and the awards: on the home page and on the winning city's page.
+    page.goto(f"{base}/portal/")
+    expect(page.get_by_test_id("headline-evaluation")).to_contain_text("2016")
+    winner = Award.objects.filter(run=run, kind=Award.Kind.ADVANCED_CITY, status=Award.Status.CONFIRMED).first()
+    assert winner is not None
+    page.goto(f"{base}/portal/cities/{winner.city.division_id}/")
+    expect(page.get_by_test_id("city-rank")).to_be_visible()
+    expect(page.get_by_test_id("city-awards")).to_contain_text(winner.get_kind_display())
+    assert_accessible(page, "evaluation-portal-city")
+    screenshot(page, "evaluation-portal-city")
