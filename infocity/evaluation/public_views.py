@@ -15,9 +15,9 @@ from .models import Award, EvaluationRun
 
 
 def published_runs() -> Any:
-    return EvaluationRun.objects.filter(published_at__isnull=False, status=EvaluationRun.Status.DONE).select_related(
-        "scheme__cycle"
-    )
+    return EvaluationRun.objects.filter(
+        published_at__isnull=False, official=True, status=EvaluationRun.Status.DONE
+    ).select_related("scheme__cycle")
 
 
 @login_not_required

@@ -28,7 +28,7 @@ from infocity.privacy import mask_email, mask_name, mask_phone
 from infocity.progress.sections import AREA_CODES
 
 from . import search
-from .models import BoardPost, ContactRequest
+from .models import AREA_NAMES, BoardPost, ContactRequest
 from .services import PortalError
 
 BOARD = "board"  # the search index's kind for board posts
@@ -184,6 +184,10 @@ class Contact:
     phone: str
     email: str
     masked: bool
+    hidden: bool = False  # not even masked: anonymous visitors see only that it is shown after a match
+
+
+HIDDEN = Contact("", "", "", masked=True, hidden=True)
 
 
 def masked_contact(post: BoardPost) -> Contact:
@@ -218,7 +222,9 @@ def contacts_for(user: Any, posts: Iterable[BoardPost]) -> dict[int, Contact]:
     org = getattr(user, "organisation_id", None) if kind_for(user) is not None else None
     contacts = {}
     for post in posts:
-        if post.organisation_id == org or post.pk in paired:
+        if not getattr(user, "is_authenticated", False):
+            contacts[post.pk] = HIDDEN
+        elif post.organisation_id == org or post.pk in paired:
             contacts[post.pk] = Contact(post.contact_name, post.contact_phone, post.contact_email, False)
         else:
             contacts[post.pk] = masked_contact(post)
@@ -309,7 +315,7 @@ def clean_post(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _index(post: BoardPost) -> None:
-    search.index(BOARD, post.pk, [post.title, post.description, post.get_area_display(), post.organisation.name])
+    search.index(BOARD, post.pk, [post.title, post.description, *AREA_NAMES.get(post.area, ()), post.organisation.name])
 
 
 # --- posts ---------------------------------------------------------------------------------------
@@ -373,10 +379,12 @@ def moderate(
     expected_version: int | None = None,
     request: HttpRequest | None = None,
 ) -> BoardPost:
-    """The monitoring agency's analyst publishes a pending post or rejects it with a note the poster reads."""
+    """The monitoring agency's analyst publishes a pending post or rejects it with a note the poster reads; a
+    published post found wrong later is taken down the same way (rejected with a note)."""
     _require(is_analyst(actor), "只有监测机构分析员可以审核供需信息。")
     locked = BoardPost.objects.select_for_update().get(pk=post.pk)
-    _require(locked.status == Status.PENDING, f"该信息当前状态为“{locked.get_status_display()}”，不在待审核状态。")
+    allowed = {Status.PENDING} if approve else {Status.PENDING, Status.APPROVED}
+    _require(locked.status in allowed, f"该信息当前状态为“{locked.get_status_display()}”，不能执行此操作。")
     _require(
         expected_version is None or expected_version == locked.version,
         "该信息在您审核期间已被发布单位修改，请重新打开后审核最新内容。",
@@ -481,8 +489,10 @@ def request_contact(
     _require(len(message) <= MESSAGE_MAX, _too_long("留言", message, MESSAGE_MAX))
     try:
         with transaction.atomic():
-            mine = BoardPost.objects.select_for_update().get(pk=from_post.pk)
-            theirs = BoardPost.objects.select_for_update().get(pk=post.pk)
+            # Both rows locked in key order, so two parties asking each other at once cannot deadlock.
+            locked = BoardPost.objects.select_for_update().filter(pk__in=[from_post.pk, post.pk]).order_by("pk")
+            rows = {p.pk: p for p in locked}
+            mine, theirs = rows[from_post.pk], rows[post.pk]
             _require(mine.organisation_id == actor.organisation_id, "只能用本单位发布的信息申请对接。")
             _require(theirs.organisation_id != actor.organisation_id, "不能向本单位发布的信息申请对接。")
             _require(mine.status == Status.APPROVED, "您的信息审核通过并发布后才能申请对接。")

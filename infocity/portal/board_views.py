@@ -43,11 +43,13 @@ def _provinces() -> list[Organisation]:
     return list(provinces.order_by("division"))
 
 
-def _rows(posts: list[BoardPost], contacts: dict[int, board.Contact] | None = None) -> list[dict[str, Any]]:
-    """What a list shows of each post; contacts masked unless given."""
+def _rows(
+    posts: list[BoardPost], contacts: dict[int, board.Contact] | None = None, *, anonymous: bool = False
+) -> list[dict[str, Any]]:
+    """What a list shows of each post; contacts masked unless given (and not shown at all to anonymous visitors)."""
     return [
         {"post": p, "province": board.province_of(p.organisation),
-         "contact": (contacts or {}).get(p.pk) or board.masked_contact(p)}
+         "contact": (contacts or {}).get(p.pk) or (board.HIDDEN if anonymous else board.masked_contact(p))}
         for p in posts
     ]  # fmt: skip
 
@@ -70,7 +72,8 @@ def index(request: HttpRequest) -> HttpResponse:
     page = Paginator(posts, PAGE_SIZE).get_page(request.GET.get("page"))
     filters = {"kind": kind, "area": area, "province": province.division_id if province else "", "q": q}
     return render(request, "portal/board/index.html", {
-        "page": page, "rows": _rows(list(page)), "filters": filters, "areas": AREAS, "provinces": provinces,
+        "page": page, "rows": _rows(list(page), anonymous=not request.user.is_authenticated), "filters": filters,
+        "areas": AREAS, "provinces": provinces,
         "kinds": BoardPost.Kind.choices, "query": urlencode({k: v for k, v in filters.items() if v}),
         "may_post": board.kind_for(request.user) is not None,
     })  # fmt: skip

@@ -30,6 +30,8 @@ from infocity.reporting.models import Period, ReportingCycle
 
 # The area's name in the active language wherever get_area_display() is shown.
 AREA_CHOICES = [(a.code, lazy(lambda a=a: a.name, str)()) for a in AREAS]
+# Both names of each area, for the search index (whatever the language of the person publishing).
+AREA_NAMES = {a.code: (a.name_zh, a.name_en) for a in AREAS}
 
 
 class Release(models.Model):

@@ -26,7 +26,7 @@ from infocity.reporting.models import Period, ReportingCycle, Status
 from infocity.reporting.services import cycle_cities
 
 from . import search
-from .models import Release, ReleasedValue, ShowcaseItem, ShowcasePhoto
+from .models import AREA_NAMES, Release, ReleasedValue, ShowcaseItem, ShowcasePhoto
 
 SHOWCASE = "showcase"
 
@@ -163,7 +163,7 @@ def _index_item(item: ShowcaseItem) -> None:
     province = item.city.parent.name if item.city and item.city.parent else ""
     search.index(
         SHOWCASE, item.pk,
-        [item.title, item.provider, city, province, item.get_area_display(), nh3.clean(item.summary, tags=set()),
+        [item.title, item.provider, city, province, *AREA_NAMES.get(item.area, ()), nh3.clean(item.summary, tags=set()),
          nh3.clean(item.results, tags=set())],
     )  # fmt: skip
 

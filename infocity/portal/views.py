@@ -30,6 +30,7 @@ from infocity.evaluation.services import published_awards
 from infocity.frameworks.models import Frequency, Indicator
 from infocity.organisations.models import Division, Organisation, OrganisationKind
 from infocity.reporting.models import Period, ReportingCycle
+from infocity.scoping import parse_id
 
 from . import services
 from .models import Release, ReleasedValue
@@ -46,15 +47,20 @@ MILESTONES = [
 ]
 
 
+def _provinces() -> dict[str, Division]:
+    return Division.objects.filter(level=Division.Level.PROVINCE).in_bulk()
+
+
 def _province_of(city: Organisation, provinces: dict[str, Division]) -> Division | None:
+    """The province a city lies in, by its division code (宁波 in 浙江, though its authority is separately planned)."""
     return provinces.get(city.division_id[:2] + "0000") if city.division_id else None
 
 
 def _release_for(request: HttpRequest) -> Release | None:
     """The release the page shows: ?release=ID among live ones, else the latest."""
-    wanted = request.GET.get("release", "")
-    if wanted.isdigit():
-        return services.live_releases().filter(pk=int(wanted)).first() or services.latest_release()
+    wanted = parse_id(request.GET.get("release"))
+    if wanted:
+        return services.live_releases().filter(pk=wanted).first() or services.latest_release()
     return services.latest_release()
 
 
@@ -75,7 +81,7 @@ def _map(release: Release, indicator: Indicator) -> dict[str, Any]:
     """The ECharts map of one published indicator: provinces shaded by the share of their cities meeting the
     target, cities as points coloured by attainment (the analytics dashboard's map, over published rows only)."""
     values = release.values.filter(indicator=indicator, city__isnull=False).select_related("city")
-    divisions = Division.objects.in_bulk()
+    divisions = _provinces()
     cities: list[dict[str, Any]] = []
     tallies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for v in values:
@@ -154,7 +160,7 @@ def cities(request: HttpRequest) -> HttpResponse:
     for city_id in published_awards().values_list("city_id", flat=True):
         award_counts[city_id] += 1
     if release is not None:
-        divisions = Division.objects.in_bulk()
+        divisions = _provinces()
         by_city = _city_values(release)
         orgs = Organisation.objects.in_bulk(list(by_city))
         for city_id, values in by_city.items():
@@ -211,7 +217,7 @@ def city(request: HttpRequest, code: str) -> HttpResponse:
     context = {
         "place": place, "release": release, "values": values, "awards": awards, "showcase": showcase,
         "rank": rank, "run": run, "met": met, "assessed": assessed,
-        "province": place.parent.name if place.parent and place.parent.kind == OrganisationKind.PROVINCE else "",
+        "province": getattr(_province_of(place, _provinces()), "name", ""),
         "releases": services.live_releases().filter(values__city=place).distinct().order_by("-period__ends_on"),
         "demo": demo_data_loaded(),
     }  # fmt: skip
@@ -225,8 +231,7 @@ def city(request: HttpRequest, code: str) -> HttpResponse:
 def releases(request: HttpRequest) -> HttpResponse:
     """数据发布: the releases so far, and the accepted data of a period previewed before it is published."""
     cycles = ReportingCycle.objects.order_by("-year", "name")
-    wanted = request.GET.get("cycle", "")
-    cycle = cycles.filter(pk=int(wanted)).first() if wanted.isdigit() else None
+    cycle = cycles.filter(pk=parse_id(request.GET.get("cycle"))).first()
     cycle = cycle or cycles.first()
     periods = list(services.releasable_periods(cycle)) if cycle else []
     published = set(Release.objects.filter(withdrawn_at__isnull=True).values_list("period_id", flat=True))
@@ -247,8 +252,7 @@ def releases(request: HttpRequest) -> HttpResponse:
 def release_publish(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    raw = request.POST.get("period", "")
-    period = get_object_or_404(Period, pk=int(raw) if raw.isdigit() else 0)
+    period = get_object_or_404(Period, pk=parse_id(request.POST.get("period")))
     try:
         release = services.publish_release(
             actor=user, period=period, note=request.POST.get("note", ""), request=request
