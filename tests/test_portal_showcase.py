@@ -390,3 +390,16 @@ def test_the_published_award_shows_on_the_item(cast: Cast, world: ReportingCycle
     assert 'data-testid="award-badge"' in detail and "2016-YY-001-001" in detail
     assert 'data-testid="award-badge"' not in text(anonymous.get(f"/showcase/{other.pk}/"))
     assert text(anonymous.get("/showcase/")).count('data-testid="award-badge"') == 1
+
+
+@pytest.mark.django_db
+def test_relevance_orders_the_matches_on_either_database() -> None:
+    search.index("rank-test", 1, ["智慧医疗、在线教育、数字文化、智慧旅游、智能交通和社区体育"])
+    search.index("rank-test", 2, ["社区养老：社区食堂、社区医生和社区活动中心"])
+    search.index("rank-test", 3, ["智慧交通信号控制"])
+    ranked = search.search("rank-test", "社区")
+    assert [ref for ref, _ in ranked] == [2, 1]
+    assert ranked[0][1] > ranked[1][1] > 0
+    # Any word (board suggestions): the text sharing the most words ranks first.
+    either = search.search("rank-test", "智慧交通 社区", any_word=True)
+    assert [ref for ref, _ in either] == [1, 3, 2]

@@ -6,7 +6,8 @@ the words of an object (search-engine mode, which also emits the shorter words i
 inside a sentence than on its own (…社区的线上服务… gives 的 / 线 / 上), every pair of adjacent Chinese characters too.
 A query is segmented the same way; each of its smallest words must occur, a longer Chinese word as its character
 pairs, so 智慧社区 finds 智慧社区服务平台 and 线上服务 finds …的线上服务…. The database's own engine does the
-matching and the ranking — SQLite's FTS5 (bm25) or PostgreSQL's GIN-indexed tsvector (ts_rank): migration 0002."""
+matching and the ranking — SQLite's FTS5 (bm25) or PostgreSQL's GIN-indexed tsvector (ts_rank): migrations 0002
+and 0003."""
 
 from __future__ import annotations
 
@@ -96,12 +97,13 @@ def _search_sqlite(kind: str, terms: list[str], any_word: bool, limit: int) -> l
 
 
 def _search_postgresql(kind: str, terms: list[str], any_word: bool, limit: int) -> list[tuple[int, float]]:
-    # Each word quoted as a tsquery lexeme and cast, so it is taken verbatim (no parser, no stemming, no locale).
+    # The stored words are space-separated, so the 'simple' configuration (no stemming, no stop words) keeps them
+    # as they are, with their positions for ts_rank; each query word is quoted, so it is a word, never syntax.
     expression = (" | " if any_word else " & ").join("'" + t.replace("\\", "").replace("'", "''") + "'" for t in terms)
     sql = (
-        "SELECT ref, ts_rank(array_to_tsvector(string_to_array(body, ' ')), q) AS score "
-        "FROM portal_searchdocument, CAST(%s AS tsquery) q "
-        "WHERE kind = %s AND array_to_tsvector(string_to_array(body, ' ')) @@ q "
+        "SELECT ref, ts_rank(to_tsvector('simple', body), q) AS score "
+        "FROM portal_searchdocument, to_tsquery('simple', %s) q "
+        "WHERE kind = %s AND to_tsvector('simple', body) @@ q "
         "ORDER BY score DESC, ref DESC LIMIT %s"
     )
     with connection.cursor() as cursor:
