@@ -349,10 +349,14 @@ def test_the_api_is_rate_limited(released: Release, anon: Client, settings: Any)
     assert refused.status_code == 429
     assert refused.json()["code"] == "throttled" and "请求过于频繁" in refused.json()["message"]
     assert 1 <= int(refused["Retry-After"]) <= 60
-    # Another address has its own allowance; the framework API and the download pages are not limited.
+    # Another address has its own allowance; the framework API is not limited; the downloads share the allowance
+    # (the same data must not be fetched without limit by another door) and say so in Chinese.
     assert Client(REMOTE_ADDR="10.0.0.9").get("/api/v1/public/datasets").status_code == 200
     assert anon.get("/api/v1/editions").status_code == 200
-    assert anon.get("/open-data/indicator-values-2016.csv").status_code == 200
+    download = anon.get("/open-data/indicator-values-2016.csv")
+    assert download.status_code == 429 and "请求过于频繁" in download.content.decode()
+    assert 1 <= int(download["Retry-After"]) <= 60
+    assert anon.get("/open-data/").status_code == 200  # the catalogue page itself stays readable
     # A forged X-Forwarded-For does not buy a new allowance.
     assert anon.get("/api/v1/public/datasets", HTTP_X_FORWARDED_FOR="1.2.3.4").status_code == 429
     settings.PUBLIC_API_RATE = None

@@ -6,11 +6,15 @@ beyond it. Everything comes from :mod:`infocity.portal.opendata`, which reads on
 from __future__ import annotations
 
 import datetime
+import math
 import threading
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 from ninja.params import functions as param
@@ -63,6 +67,25 @@ class PublicRateThrottle(BaseThrottle):
     def wait(self) -> float | None:
         window: _Window | None = getattr(self._current, "window", None)
         return window.wait() if window is not None else None
+
+
+def rate_limited(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """The public API's limit on a page view too (the open-data downloads): the same allowance per client address,
+    so the same data cannot be fetched without limit by another door. Over it: 429 with Retry-After."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        throttle = PublicRateThrottle()
+        if throttle.allow_request(request):
+            return view(request, *args, **kwargs)
+        wait = math.ceil(throttle.wait() or 1)
+        zh, _en = describe_rate(getattr(settings, RATE_SETTING, DEFAULT_RATE))
+        message = f"请求过于频繁：每个客户端地址{zh}。请 {wait} 秒后再试。"
+        response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(wait)
+        return response
+
+    return wrapped
 
 
 def describe_rate(rate: str | None) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from infocity.demo.models import demo_data_loaded
 
 from . import opendata
-from .api import DEFAULT_RATE, RATE_SETTING, describe_rate
+from .api import DEFAULT_RATE, RATE_SETTING, describe_rate, rate_limited
 
 PREVIEW_ROWS = 20
 
@@ -70,6 +70,7 @@ def dataset(request: HttpRequest, identifier: str) -> HttpResponse:
 
 @login_not_required
 @require_GET
+@rate_limited
 def download(request: HttpRequest, identifier: str, fmt: str) -> HttpResponse:
     """One dataset in one format, as an attachment named after the dataset."""
     found = _dataset_or_404(identifier)
@@ -89,6 +90,7 @@ def download(request: HttpRequest, identifier: str, fmt: str) -> HttpResponse:
 
 @login_not_required
 @require_GET
+@rate_limited
 def catalog_jsonld(request: HttpRequest) -> HttpResponse:
     document = opendata.catalogue_jsonld(opendata.catalogue(), request.build_absolute_uri)
     return HttpResponse(json.dumps(document, ensure_ascii=False), content_type="application/ld+json")

@@ -79,8 +79,10 @@ def test_an_anonymous_visitor_browses_searches_and_downloads(page: Any, live_ser
     assert with_photo is not None
     page.goto(f"{base}/showcase/{with_photo.pk}/")
     image = page.get_by_test_id("showcase-photos").locator("img").first
+    image.scroll_into_view_if_needed()
     expect(image).to_be_visible()
-    assert page.evaluate("img => img.naturalWidth", image.element_handle()) > 0
+    # The picture really loads (served by the photo view): wait until the browser has decoded it.
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     visit(page, page.url, "portal-showcase-item")
 
     # The board: approved posts only, contacts masked.
