@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from infocity.audit.models import Action, AuditEvent
 from infocity.evaluation import services as evaluation
@@ -23,6 +24,7 @@ from infocity.portal import search
 from infocity.portal.models import SearchDocument, ShowcaseItem
 from infocity.portal.services import (
     PortalError,
+    public_picture,
     publish_application,
     search_showcase,
     showcase_candidates,
@@ -146,9 +148,13 @@ def test_publishing_copies_the_text_and_photos_but_never_the_contact_person(cast
     assert "覆盖全市社区的线上服务平台" in item.summary and "日均服务 1.2 万人次" in item.results
     # The image pasted into the text is a file of the report: it is dropped, and only the attached photo is copied.
     assert "<img" not in item.summary and "/progress/files/" not in item.summary + item.results
+    # The attached photo is published as a new file of its pixels only, under a neutral name.
     photo = item.photos.get()
     attached = Attachment.objects.get(application=app, inline=False)
-    assert (photo.blob_id, photo.mime, photo.filename) == (attached.blob_id, "image/png", attached.filename)
+    assert photo.blob_id != attached.blob_id and photo.mime == "image/png"
+    assert photo.filename == f"showcase-{item.pk}-1.png" and attached.filename not in photo.filename
+    with Image.open(io.BytesIO(photo.blob.read())) as published, Image.open(io.BytesIO(attached.blob.read())) as own:
+        assert published.size == own.size and published.convert("RGB").tobytes() == own.convert("RGB").tobytes()
     assert AuditEvent.objects.filter(action=Action.SHOWCASE_PUBLISH, object_id=str(item.pk)).exists()
 
     anonymous = Client()
@@ -403,3 +409,22 @@ def test_relevance_orders_the_matches_on_either_database() -> None:
     # Any word (board suggestions): the text sharing the most words ranks first.
     either = search.search("rank-test", "智慧交通 社区", any_word=True)
     assert [ref for ref, _ in either] == [1, 3, 2]
+
+
+def test_a_published_photo_carries_no_metadata() -> None:
+    """EXIF (camera, author, GPS position) and comments never leave with a photo; a sideways photo is turned
+    upright first."""
+    exif = Image.Exif()
+    exif[0x010F] = "ObscuraCam"  # Make
+    exif[0x013B] = "Zhang San"  # Artist
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to view
+    original = io.BytesIO()
+    Image.new("RGB", (40, 20), (10, 120, 200)).save(original, "JPEG", exif=exif, comment=b"secret note")
+    assert b"ObscuraCam" in original.getvalue()
+    data, extension, mime = public_picture(original.getvalue())
+    assert (extension, mime) == ("jpg", "image/jpeg")
+    assert b"ObscuraCam" not in data and b"Zhang San" not in data and b"secret note" not in data
+    with Image.open(io.BytesIO(data)) as clean:
+        assert not clean.getexif() and clean.size == (20, 40)
+    _png, extension, mime = public_picture(png(30, 10))
+    assert (extension, mime) == ("png", "image/png")

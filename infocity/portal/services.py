@@ -3,12 +3,14 @@ one transaction with an audit event. Board services (供需对接) are in :mod:`
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import nh3
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from PIL import Image, ImageOps
 
 from infocity.accounts.models import Role, User
 from infocity.analytics.models import Basis, IndicatorValue
@@ -16,6 +18,7 @@ from infocity.analytics.queries import attainment_table, effective_periods, peri
 from infocity.analytics.services import national_scope
 from infocity.audit.models import Action
 from infocity.audit.services import record
+from infocity.bulk.models import Blob
 from infocity.demo.models import demo_data_loaded
 from infocity.evaluation.services import published_awards
 from infocity.frameworks.compute import target_text
@@ -153,6 +156,23 @@ def showcase_candidates() -> QuerySet[TypicalApplication]:
     )
 
 
+def public_picture(data: bytes) -> tuple[bytes, str, str]:
+    """A photo as the public may see it: decoded and encoded again (turned upright first), so nothing of the file
+    but its pixels goes out — no EXIF (GPS position, camera, owner), no comments, no trailing bytes. Photographs
+    stay JPEG, anything else becomes PNG. The attachment was checked as an image when it was uploaded."""
+    with Image.open(io.BytesIO(data)) as image:
+        upright = ImageOps.exif_transpose(image)
+        upright.info = {}  # Pillow writes some of it back (a JPEG comment, an ICC profile …) unless emptied
+        out = io.BytesIO()
+        if image.format == "JPEG":
+            upright.convert("RGB").save(out, format="JPEG", quality=88)
+            return out.getvalue(), "jpg", "image/jpeg"
+        if upright.mode not in {"RGB", "RGBA", "L", "LA"}:
+            upright = upright.convert("RGBA")
+        upright.save(out, format="PNG", optimize=True)
+        return out.getvalue(), "png", "image/png"
+
+
 def without_images(html: str) -> str:
     """Stored rich text without its images (they are files of the report, which the public may not fetch)."""
     return nh3.clean(html, tags=set(TAGS) - {"img"}) if html else ""
@@ -191,10 +211,11 @@ def publish_application(
         investment=locked.investment, users_served=locked.users_served, application=locked,
         published_at=clock.now(), published_by=actor,
     )  # fmt: skip
-    photos = locked.attachments.filter(is_image=True, removed_at__isnull=True, inline=False)
-    ShowcasePhoto.objects.bulk_create(
-        ShowcasePhoto(item=item, blob_id=a.blob_id, filename=a.filename, mime=a.mime) for a in photos
-    )
+    photos = locked.attachments.filter(is_image=True, removed_at__isnull=True, inline=False).select_related("blob")
+    for number, attachment in enumerate(photos, start=1):
+        data, extension, mime = public_picture(attachment.blob.read())
+        name = f"showcase-{item.pk}-{number}.{extension}"
+        ShowcasePhoto.objects.create(item=item, blob=Blob.store(name, io.BytesIO(data)), filename=name, mime=mime)
     _index_item(item)
     record(Action.SHOWCASE_PUBLISH, actor=actor, request=request, target=item, detail={"application": locked.pk})
     return item
