@@ -20,12 +20,13 @@ from PIL import Image
 from infocity.audit.models import Action, AuditEvent
 from infocity.evaluation import services as evaluation
 from infocity.evaluation.models import Award, EvaluationRun
-from infocity.portal import search
+from infocity.portal import board, search
 from infocity.portal.models import SearchDocument, ShowcaseItem
 from infocity.portal.services import (
     PortalError,
     public_picture,
     publish_application,
+    publish_solution,
     search_showcase,
     showcase_candidates,
     withdraw_showcase,
@@ -428,3 +429,27 @@ def test_a_published_photo_carries_no_metadata() -> None:
         assert not clean.getexif() and clean.size == (20, 40)
     _png, extension, mime = public_picture(png(30, 10))
     assert (extension, mime) == ("png", "image/png")
+
+
+def test_an_approved_board_solution_is_published_as_a_replicable_solution(cast: Cast, world: ReportingCycle) -> None:
+    data = {"title": "社区居家养老服务平台解决方案", "area": "C", "contact_name": "王五",
+            "contact_phone": "13912345678", "contact_email": "w@example.cn",
+            "description": "紧急呼叫、健康监测和助餐服务一体化。\n已在 12 个城市应用。"}  # fmt: skip
+    post = board.save_post(actor=cast.users["enterprise"], data=data)
+    ministry = cast.client("ministry")
+    assert ministry.post(f"/showcase/manage/solutions/{post.pk}/publish/").status_code == 302
+    assert not ShowcaseItem.objects.exists()  # awaiting moderation: refused
+    post = board.moderate(actor=cast.users["analyst"], post=post, approve=True)
+    assert cast.client("analyst").post(f"/showcase/manage/solutions/{post.pk}/publish/").status_code == 403
+    assert data["title"] in text(ministry.get("/showcase/manage/"))
+    ministry.post(f"/showcase/manage/solutions/{post.pk}/publish/")
+    item = ShowcaseItem.objects.get()
+    assert (item.kind, item.post, item.provider) == (ShowcaseItem.Kind.SOLUTION, post, post.organisation.name)
+    assert "<p>已在 12 个城市应用。</p>" in item.summary
+    page = text(Client().get(f"/showcase/{item.pk}/"))
+    assert data["title"] in page and "13912345678" not in page and "王五" not in page and "w@example.cn" not in page
+    assert titles(search_showcase("养老服务", kind=ShowcaseItem.Kind.SOLUTION)) == [data["title"]]
+    assert AuditEvent.objects.filter(action=Action.SHOWCASE_PUBLISH, object_id=str(item.pk)).exists()
+    # Once only.
+    with pytest.raises(PortalError, match="尚未发布的企业解决方案"):
+        publish_solution(actor=cast.users["ministry"], post=post)

@@ -43,7 +43,13 @@ def load_portal_demo() -> dict[str, object]:
         for application in portal.showcase_candidates().order_by("pk"):
             portal.publish_application(actor=ministry, application=application)
             items += 1
-    return {"releases": releases, "showcase": items, "board": load_board_demo()}
+    posted = load_board_demo()
+    # An approved solution from the board, published as a replicable solution.
+    with clock.at(_at(SHOWCASE_DAY)):
+        for post in portal.solution_candidates().filter(title=SHOWCASE_SOLUTION):
+            portal.publish_solution(actor=ministry, post=post)
+            items += 1
+    return {"releases": releases, "showcase": items, "board": posted}
 
 
 # (city division code or enterprise username, title, area, description) — the demonstration board.
@@ -96,6 +102,7 @@ SOLUTIONS = [
     ),
 ]
 PENDING = "工业企业上云和数字化改造服务需求"  # left for the analyst to moderate
+SHOWCASE_SOLUTION = "社区居家养老服务平台解决方案"
 
 
 def load_board_demo() -> dict[str, int]:

@@ -10,6 +10,7 @@ import nh3
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import escape
 from PIL import Image, ImageOps
 
 from infocity.accounts.models import Role, User
@@ -22,6 +23,7 @@ from infocity.bulk.models import Blob
 from infocity.demo.models import demo_data_loaded
 from infocity.evaluation.services import published_awards
 from infocity.frameworks.compute import target_text
+from infocity.organisations.models import OrganisationKind
 from infocity.progress.models import TypicalApplication
 from infocity.progress.richtext import TAGS
 from infocity.reporting import clock
@@ -29,7 +31,7 @@ from infocity.reporting.models import Period, ReportingCycle, Status
 from infocity.reporting.services import cycle_cities
 
 from . import search
-from .models import AREA_NAMES, Release, ReleasedValue, ShowcaseItem, ShowcasePhoto
+from .models import AREA_NAMES, BoardPost, Release, ReleasedValue, ShowcaseItem, ShowcasePhoto
 
 SHOWCASE = "showcase"
 
@@ -218,6 +220,37 @@ def publish_application(
         ShowcasePhoto.objects.create(item=item, blob=Blob.store(name, io.BytesIO(data)), filename=name, mime=mime)
     _index_item(item)
     record(Action.SHOWCASE_PUBLISH, actor=actor, request=request, target=item, detail={"application": locked.pk})
+    return item
+
+
+def solution_candidates() -> QuerySet[BoardPost]:
+    """Solutions on the board the ministry may publish as replicable solutions: approved by the agency and not
+    already in the showcase."""
+    return BoardPost.objects.filter(
+        kind=BoardPost.Kind.SOLUTION, status=BoardPost.Status.APPROVED, showcase__isnull=True
+    ).select_related("organisation__parent")
+
+
+@transaction.atomic
+def publish_solution(*, actor: User, post: BoardPost, request: HttpRequest | None = None) -> ShowcaseItem:
+    """The ministry publishes an enterprise's approved solution from the supply–demand board to the showcase as a
+    replicable solution (可复制推广的解决方案): its title, enterprise, the city the enterprise is registered in, area
+    and text are copied; its contact person never is (the board keeps that, behind a contact request)."""
+    _require(is_ministry(actor), "只有部级管理员可以发布典型案例。")
+    locked = BoardPost.objects.select_for_update().select_related("organisation__parent").get(pk=post.pk)
+    _require(
+        solution_candidates().filter(pk=locked.pk).exists(),
+        "只能发布已审核通过、尚未发布的企业解决方案。",
+    )
+    enterprise = locked.organisation
+    city = enterprise.parent if enterprise.parent and enterprise.parent.kind == OrganisationKind.CITY else None
+    paragraphs = "".join(f"<p>{escape(line)}</p>" for line in locked.description.split("\n") if line.strip())
+    item = ShowcaseItem.objects.create(
+        kind=ShowcaseItem.Kind.SOLUTION, title=locked.title, city=city, provider=enterprise.name, area=locked.area,
+        year=clock.today().year, summary=paragraphs, post=locked, published_at=clock.now(), published_by=actor,
+    )  # fmt: skip
+    _index_item(item)
+    record(Action.SHOWCASE_PUBLISH, actor=actor, request=request, target=item, detail={"post": locked.pk})
     return item
 
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("photos/<int:pk>/", views.photo, name="photo"),
     path("manage/", views.manage, name="manage"),
     path("manage/applications/<int:pk>/publish/", views.publish, name="publish"),
+    path("manage/solutions/<int:pk>/publish/", views.publish_solution, name="publish_solution"),
     path("manage/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
 ]

@@ -38,7 +38,7 @@ from infocity.progress.sections import AREAS
 from infocity.scoping import parse_id
 
 from . import search, services
-from .models import ShowcaseItem, ShowcasePhoto
+from .models import BoardPost, ShowcaseItem, ShowcasePhoto
 from .services import PortalError
 
 PER_PAGE = 12
@@ -197,6 +197,7 @@ def manage(request: HttpRequest) -> HttpResponse:
     names = _area_names()
     return render(request, "portal/showcase/manage.html", {
         "candidates": [(a, names.get(a.area, a.area)) for a in candidates],
+        "solutions": [(p, names.get(p.area, p.area)) for p in services.solution_candidates().order_by("-pk")],
         "page": page, "published": [(i, names.get(i.area, i.area)) for i in page.object_list],
         "withdrawn": ShowcaseItem.objects.filter(withdrawn_at__isnull=False).count(),
     })  # fmt: skip
@@ -208,6 +209,19 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
     application = get_object_or_404(TypicalApplication, pk=pk)
     try:  # the service says why when it is not (or no longer) a candidate
         item = services.publish_application(actor=_user(request), application=application, request=request)
+    except PortalError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("已发布典型案例“%(title)s”，公众页面和搜索中已可看到。") % {"title": item.title})
+    return redirect("showcase:manage")
+
+
+@role_required(Role.MINISTRY)
+@require_POST
+def publish_solution(request: HttpRequest, pk: int) -> HttpResponse:
+    post = get_object_or_404(BoardPost, pk=pk, kind=BoardPost.Kind.SOLUTION)
+    try:
+        item = services.publish_solution(actor=_user(request), post=post, request=request)
     except PortalError as error:
         messages.error(request, str(error))
     else:
