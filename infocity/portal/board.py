@@ -23,13 +23,14 @@ from django.utils.html import strip_tags
 from infocity.accounts.models import Role, User
 from infocity.audit.models import Action
 from infocity.audit.services import record
+from infocity.evaluation.services import is_analyst
 from infocity.organisations.models import Organisation, OrganisationKind
 from infocity.privacy import mask_email, mask_name, mask_phone
 from infocity.progress.sections import AREA_CODES
 
 from . import search
 from .models import AREA_NAMES, BoardPost, ContactRequest
-from .services import PortalError
+from .services import PortalError, require
 
 BOARD = "board"  # the search index's kind for board posts
 
@@ -67,11 +68,6 @@ class BoardFormError(PortalError):
         super().__init__("；".join(errors.values()))
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise PortalError(message)
-
-
 # --- who may post what ----------------------------------------------------------------------------
 
 
@@ -92,10 +88,6 @@ def kind_for(user: Any) -> str | None:
 
 def opposite(kind: str) -> str:
     return Kind.SOLUTION if kind == Kind.NEED else Kind.NEED
-
-
-def is_analyst(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.ANALYST)
 
 
 def _owns(user: User, post: BoardPost) -> bool:
@@ -209,10 +201,9 @@ def _accepted_pairs(user: Any, posts: Iterable[BoardPost]) -> set[int]:
 def contact_visible(user: Any, post: BoardPost) -> bool:
     """The contact person of a post is shown to the users of the posting organisation and to the users of an
     organisation matched with the post by an accepted request (either direction); masked for everyone else —
-    anonymous visitors, other cities and enterprises, and the analyst too (moderation needs the content only)."""
-    if kind_for(user) is None:
-        return False
-    return user.organisation_id == post.organisation_id or post.pk in _accepted_pairs(user, [post])
+    other cities and enterprises, and the analyst too (moderation needs the content only) — and not shown at all
+    to anonymous visitors."""
+    return not contact_for(user, post).masked
 
 
 def contacts_for(user: Any, posts: Iterable[BoardPost]) -> dict[int, Contact]:
@@ -346,9 +337,9 @@ def save_post(
             changed = sorted(fields)
         else:
             locked = BoardPost.objects.select_for_update().select_related("organisation").get(pk=post.pk)
-            _require(_owns(actor, locked), "只能修改本单位发布的供需信息。")
-            _require(locked.status != Status.CLOSED, "该信息已关闭，不能再修改；如有新的需求或方案，请重新发布。")
-            _require(
+            require(_owns(actor, locked), "只能修改本单位发布的供需信息。")
+            require(locked.status != Status.CLOSED, "该信息已关闭，不能再修改；如有新的需求或方案，请重新发布。")
+            require(
                 expected_version is not None and expected_version == locked.version,
                 f"在您编辑期间，该信息已被修改（现为第 {locked.version} 版），您的修改没有保存。"
                 "请重新打开该信息，核对最新内容后再修改。",
@@ -381,17 +372,17 @@ def moderate(
 ) -> BoardPost:
     """The monitoring agency's analyst publishes a pending post or rejects it with a note the poster reads; a
     published post found wrong later is taken down the same way (rejected with a note)."""
-    _require(is_analyst(actor), "只有监测机构分析员可以审核供需信息。")
+    require(is_analyst(actor), "只有监测机构分析员可以审核供需信息。")
     locked = BoardPost.objects.select_for_update().get(pk=post.pk)
     allowed = {Status.PENDING} if approve else {Status.PENDING, Status.APPROVED}
-    _require(locked.status in allowed, f"该信息当前状态为“{locked.get_status_display()}”，不能执行此操作。")
-    _require(
+    require(locked.status in allowed, f"该信息当前状态为“{locked.get_status_display()}”，不能执行此操作。")
+    require(
         expected_version is None or expected_version == locked.version,
         "该信息在您审核期间已被发布单位修改，请重新打开后审核最新内容。",
     )
     note = plain_text(note)
-    _require(len(note) <= NOTE_MAX, _too_long("审核意见", note, NOTE_MAX))
-    _require(approve or bool(note), "不予通过时请填写审核意见，说明原因和修改建议，发布单位会看到。")
+    require(len(note) <= NOTE_MAX, _too_long("审核意见", note, NOTE_MAX))
+    require(approve or bool(note), "不予通过时请填写审核意见，说明原因和修改建议，发布单位会看到。")
     locked.status = Status.APPROVED if approve else Status.REJECTED
     locked.moderation_note, locked.moderated_at, locked.moderated_by = note, timezone.now(), actor
     locked.save(update_fields=["status", "moderation_note", "moderated_at", "moderated_by", "updated_at"])
@@ -408,8 +399,8 @@ def close_post(*, actor: User, post: BoardPost, request: HttpRequest | None = No
     for an answer end (declined when asked of this post, withdrawn when sent from it). Accepted pairs keep the
     contact they were given."""
     locked = BoardPost.objects.select_for_update().get(pk=post.pk)
-    _require(_owns(actor, locked), "只能关闭本单位发布的供需信息。")
-    _require(locked.status != Status.CLOSED, "该信息已经关闭。")
+    require(_owns(actor, locked), "只能关闭本单位发布的供需信息。")
+    require(locked.status != Status.CLOSED, "该信息已经关闭。")
     previous = locked.status
     locked.status = Status.CLOSED
     locked.save(update_fields=["status", "updated_at"])
@@ -484,34 +475,34 @@ def request_contact(
 ) -> ContactRequest:
     """Ask, from one of the actor's organisation's published posts, for the contact of a published post of the
     opposite kind. One request per pair: asking again is refused with where to find the first one."""
-    _require(kind_for(actor) is not None, "只有示范城市和已注册企业的用户可以申请对接。")
+    require(kind_for(actor) is not None, "只有示范城市和已注册企业的用户可以申请对接。")
     message = plain_text(message, multiline=True)
-    _require(len(message) <= MESSAGE_MAX, _too_long("留言", message, MESSAGE_MAX))
+    require(len(message) <= MESSAGE_MAX, _too_long("留言", message, MESSAGE_MAX))
     try:
         with transaction.atomic():
             # Both rows locked in key order, so two parties asking each other at once cannot deadlock.
             locked = BoardPost.objects.select_for_update().filter(pk__in=[from_post.pk, post.pk]).order_by("pk")
             rows = {p.pk: p for p in locked}
             mine, theirs = rows[from_post.pk], rows[post.pk]
-            _require(mine.organisation_id == actor.organisation_id, "只能用本单位发布的信息申请对接。")
-            _require(theirs.organisation_id != actor.organisation_id, "不能向本单位发布的信息申请对接。")
-            _require(mine.status == Status.APPROVED, "您的信息审核通过并发布后才能申请对接。")
-            _require(
+            require(mine.organisation_id == actor.organisation_id, "只能用本单位发布的信息申请对接。")
+            require(theirs.organisation_id != actor.organisation_id, "不能向本单位发布的信息申请对接。")
+            require(mine.status == Status.APPROVED, "您的信息审核通过并发布后才能申请对接。")
+            require(
                 theirs.status == Status.APPROVED and theirs.organisation.is_active,
                 "对方的信息已关闭或暂未发布，不能申请对接。",
             )
-            _require(
+            require(
                 theirs.kind == opposite(mine.kind),
                 "城市需求只能与企业解决方案对接，企业解决方案只能与城市需求对接。",
             )
             reverse = ContactRequest.objects.filter(post=mine, from_post=theirs).first()
-            _require(
+            require(
                 reverse is None or reverse.status == ContactRequest.Status.WITHDRAWN,
                 "对方已经就这两条信息向您申请对接，请在“对接申请 · 收到的申请”中答复，不必再申请。",
             )
             existing = ContactRequest.objects.select_for_update().filter(post=theirs, from_post=mine).first()
             if existing is not None:
-                _require(
+                require(
                     existing.status == ContactRequest.Status.WITHDRAWN,
                     f"您已经就这两条信息申请过对接（{existing.get_status_display()}），"
                     "请在“对接申请 · 发出的申请”中查看，不必重复申请。",
@@ -542,12 +533,12 @@ def decide_request(
 ) -> ContactRequest:
     """The organisation asked answers: accepting shows each side the other's contact person; declining ends it."""
     locked = ContactRequest.objects.select_for_update().select_related("post").get(pk=contact_request.pk)
-    _require(_owns(actor, locked.post), "只能答复向本单位信息提出的对接申请。")
-    _require(
+    require(_owns(actor, locked.post), "只能答复向本单位信息提出的对接申请。")
+    require(
         locked.status == ContactRequest.Status.PENDING,
         f"该申请已经{locked.get_status_display()}，不能再答复。",
     )
-    _require(locked.post.status != Status.CLOSED, "您的信息已关闭，不能再答复对接申请。")
+    require(locked.post.status != Status.CLOSED, "您的信息已关闭，不能再答复对接申请。")
     locked.status = ContactRequest.Status.ACCEPTED if accept else ContactRequest.Status.DECLINED
     locked.decided_by, locked.decided_at = actor, timezone.now()
     locked.save(update_fields=["status", "decided_by", "decided_at"])
@@ -564,8 +555,8 @@ def withdraw_request(
 ) -> ContactRequest:
     """The requesting organisation withdraws a request not yet answered (recorded as a request event)."""
     locked = ContactRequest.objects.select_for_update().select_related("from_post").get(pk=contact_request.pk)
-    _require(_owns(actor, locked.from_post), "只能撤回本单位发出的对接申请。")
-    _require(
+    require(_owns(actor, locked.from_post), "只能撤回本单位发出的对接申请。")
+    require(
         locked.status == ContactRequest.Status.PENDING,
         f"该申请已经{locked.get_status_display()}，只能撤回待答复的申请。",
     )

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.html import escape
 from PIL import Image, ImageOps
 
-from infocity.accounts.models import Role, User
+from infocity.accounts.models import User
 from infocity.analytics.models import Basis, IndicatorValue
 from infocity.analytics.queries import attainment_table, effective_periods, periods_with_values
 from infocity.analytics.services import national_scope
@@ -21,7 +21,7 @@ from infocity.audit.models import Action
 from infocity.audit.services import record
 from infocity.bulk.models import Blob
 from infocity.demo.models import demo_data_loaded
-from infocity.evaluation.services import published_awards
+from infocity.evaluation.services import is_ministry, published_awards
 from infocity.frameworks.compute import target_text
 from infocity.organisations.models import OrganisationKind
 from infocity.progress.models import TypicalApplication
@@ -37,16 +37,12 @@ SHOWCASE = "showcase"
 
 
 class PortalError(Exception):
-    """A refused publication; the message says why and what to do, in Chinese."""
+    """A refused publication or board action; the message says why and what to do, in Chinese."""
 
 
-def _require(condition: bool, message: str) -> None:
+def require(condition: bool, message: str) -> None:
     if not condition:
         raise PortalError(message)
-
-
-def is_ministry(user: User) -> bool:
-    return user.is_active and user.role == Role.MINISTRY
 
 
 # --- monitoring data releases ---------------------------------------------------------------------
@@ -82,13 +78,13 @@ def publish_release(
     """The ministry publishes the cycle's accepted indicator values as of ``period``: every city's value,
     attainment and gap, and the value over all the cycle's cities, copied so they never change afterwards.
     ``demo`` labels the release as demonstration data (by default: whenever demonstration data is loaded)."""
-    _require(is_ministry(actor), "只有部级管理员可以发布监测数据。")
+    require(is_ministry(actor), "只有部级管理员可以发布监测数据。")
     cycle = ReportingCycle.objects.select_for_update().get(pk=period.cycle_id)  # one live release per period
-    _require(
+    require(
         not Release.objects.filter(period=period, withdrawn_at__isnull=True).exists(),
         f"{period.label}的数据已经发布；如需更正，请先撤回原发布再重新发布。",
     )
-    _require(
+    require(
         releasable_periods(cycle).filter(pk=period.pk).exists(),
         f"{period.label}还没有已受理的数据，不能发布。请等监测机构受理报送后再发布。",
     )
@@ -130,11 +126,11 @@ def publish_release(
 @transaction.atomic
 def withdraw_release(*, actor: User, release: Release, reason: str, request: HttpRequest | None = None) -> Release:
     """The ministry withdraws a release (a published error): it leaves the public side at once; the record stays."""
-    _require(is_ministry(actor), "只有部级管理员可以撤回数据发布。")
+    require(is_ministry(actor), "只有部级管理员可以撤回数据发布。")
     reason = " ".join(reason.split())[:200]
-    _require(bool(reason), "请填写撤回原因，公众页面不再显示该次发布的数据。")
+    require(bool(reason), "请填写撤回原因，公众页面不再显示该次发布的数据。")
     locked = Release.objects.select_for_update().get(pk=release.pk)
-    _require(locked.withdrawn_at is None, "该次发布已经撤回。")
+    require(locked.withdrawn_at is None, "该次发布已经撤回。")
     locked.withdrawn_at, locked.withdrawn_by, locked.withdrawal_reason = clock.now(), actor, reason
     locked.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
     record(Action.RELEASE_WITHDRAW, actor=actor, request=request, target=locked, detail={"reason": reason})
@@ -196,13 +192,13 @@ def publish_application(
 ) -> ShowcaseItem:
     """The ministry publishes an accepted typical application to the showcase: its name, unit, area, text,
     figures and photos are copied; its contact person never is."""
-    _require(is_ministry(actor), "只有部级管理员可以发布典型案例。")
+    require(is_ministry(actor), "只有部级管理员可以发布典型案例。")
     locked = (
         TypicalApplication.objects.select_for_update()
         .select_related("submission__period__cycle")
         .get(pk=application.pk)
     )
-    _require(
+    require(
         showcase_candidates().filter(pk=locked.pk).exists(),
         "只能发布已由城市确认、随全年进展报告受理且尚未发布的典型应用。",
     )
@@ -236,9 +232,9 @@ def publish_solution(*, actor: User, post: BoardPost, request: HttpRequest | Non
     """The ministry publishes an enterprise's approved solution from the supply–demand board to the showcase as a
     replicable solution (可复制推广的解决方案): its title, enterprise, the city the enterprise is registered in, area
     and text are copied; its contact person never is (the board keeps that, behind a contact request)."""
-    _require(is_ministry(actor), "只有部级管理员可以发布典型案例。")
+    require(is_ministry(actor), "只有部级管理员可以发布典型案例。")
     locked = BoardPost.objects.select_for_update().select_related("organisation__parent").get(pk=post.pk)
-    _require(
+    require(
         solution_candidates().filter(pk=locked.pk).exists(),
         "只能发布已审核通过、尚未发布的企业解决方案。",
     )
@@ -256,9 +252,9 @@ def publish_solution(*, actor: User, post: BoardPost, request: HttpRequest | Non
 
 @transaction.atomic
 def withdraw_showcase(*, actor: User, item: ShowcaseItem, request: HttpRequest | None = None) -> ShowcaseItem:
-    _require(is_ministry(actor), "只有部级管理员可以撤回典型案例。")
+    require(is_ministry(actor), "只有部级管理员可以撤回典型案例。")
     locked = ShowcaseItem.objects.select_for_update().get(pk=item.pk)
-    _require(locked.withdrawn_at is None, "该案例已经撤回。")
+    require(locked.withdrawn_at is None, "该案例已经撤回。")
     locked.withdrawn_at, locked.withdrawn_by = clock.now(), actor
     locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
     search.unindex(SHOWCASE, locked.pk)

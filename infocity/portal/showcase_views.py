@@ -26,7 +26,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -55,8 +54,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _area_names() -> dict[str, str]:
-    english = (get_language() or "").startswith("en")
-    return {a.code: a.name_en if english else a.name_zh for a in AREAS}
+    return {a.code: a.name for a in AREAS}
 
 
 def _provinces() -> list[Organisation]:
