@@ -233,7 +233,7 @@ def publish_solution(*, actor: User, post: BoardPost, request: HttpRequest | Non
     replicable solution (可复制推广的解决方案): its title, enterprise, the city the enterprise is registered in, area
     and text are copied; its contact person never is (the board keeps that, behind a contact request)."""
     require(is_ministry(actor), "只有部级管理员可以发布典型案例。")
-    locked = BoardPost.objects.select_for_update().select_related("organisation__parent").get(pk=post.pk)
+    locked = BoardPost.objects.select_for_update(of=("self",)).select_related("organisation__parent").get(pk=post.pk)
     require(
         solution_candidates().filter(pk=locked.pk).exists(),
         "只能发布已审核通过、尚未发布的企业解决方案。",
