@@ -211,6 +211,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # Reporting calendar clock for demonstration instances (see infocity/reporting/clock.py); empty = today.
 REPORTING_TODAY = os.environ.get("REPORTING_TODAY", "")
 
+# Audit log integrity (infocity/audit/integrity.py): the key of each event's HMAC digest — keep it out of the
+# database and its backups (by default derived from SECRET_KEY) — and how long events are kept before
+# `manage.py purge_audit` may remove them (never less than 180 days, as GB/T 22239-2019 level 3 requires).
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+AUDIT_RETENTION_DAYS = max(int(os.environ.get("AUDIT_RETENTION_DAYS", "180")), 180)
+
 # The read-only public API (/api/v1/public/) answers at most this many requests per client address ("60/min",
 # "1000/hour"; empty turns the limit off). The counts live in the cache: per process by default; with several app
 # processes behind the proxy set CACHE_BACKEND=database so they share one count (a table in the same database,

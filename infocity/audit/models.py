@@ -85,6 +85,7 @@ class Action(models.TextChoices):
     CONTACT_REQUEST = "contact.request", _("申请对接联系方式")
     CONTACT_DECIDE = "contact.decide", _("答复对接申请")
     CONTACT_VIEW = "contact.view", _("查看对接联系方式")
+    AUDIT_PURGE = "audit.purge", _("清理过期审计日志")
     DEMO_LOAD = "demo.load", _("载入演示数据")
 
 
@@ -132,6 +133,9 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("对象"), max_length=200, blank=True)
     outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
     detail = DocumentField(_("详情"), default=dict, blank=True)
+    # HMAC-SHA256 of the fields above under the audit key (not stored in the database): an edit made directly in
+    # the database cannot produce a matching digest (see infocity.audit.integrity).
+    digest = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -150,7 +154,55 @@ class AuditEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("审计日志只能追加，不能修改。")
+        from .integrity import digest_of
+
+        self.digest = digest_of(self)
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("审计日志只能追加，不能删除。")
+
+
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("审计日志的链记录只能追加，不能修改。")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("审计日志的链记录只能追加，不能删除。")
+
+
+class AuditSeal(models.Model):
+    """The hash chain over the audit log: events are sealed in the order of these rows, each ``chain`` being
+    SHA-256 of the previous seal's chain and the event's digest. Deleting, inserting or reordering sealed events
+    breaks the chain from that point on."""
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="seal")
+    chain = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.pk}:{self.chain[:12]}"
+
+
+class AuditCheckpoint(models.Model):
+    """Where verification starts after a purge of events past their retention: the chain value of the last
+    purged seal, so the remaining chain still verifies."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seal_id = models.BigIntegerField()
+    chain = models.CharField(max_length=64)
+    purged = models.PositiveIntegerField()
+    before = models.DateTimeField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.last_seal_id}"

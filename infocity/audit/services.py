@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.http import HttpRequest
 
+from .integrity import digest_of
 from .middleware import current_request
 from .models import Action, AuditEvent, Outcome
 
@@ -67,23 +68,23 @@ def record_many(
     if request is None:
         request = current_request.get()
     ip = client_ip(request)
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                actor=actor,
-                actor_username=actor.username if actor is not None else "",
-                organisation_id=getattr(actor, "organisation_id", None),
-                ip_address=ip,
-                action=action,
-                object_type=target._meta.label,
-                object_id=str(target.pk),
-                object_repr=str(target)[:200],
-                detail=detail,
-            )
-            for target, detail in zip(targets, details, strict=True)
-        ],
-        batch_size=500,
-    )
+    events = [
+        AuditEvent(
+            actor=actor,
+            actor_username=actor.username if actor is not None else "",
+            organisation_id=getattr(actor, "organisation_id", None),
+            ip_address=ip,
+            action=action,
+            object_type=target._meta.label,
+            object_id=str(target.pk),
+            object_repr=str(target)[:200],
+            detail=detail,
+        )
+        for target, detail in zip(targets, details, strict=True)
+    ]
+    for event in events:  # bulk_create does not call save(), which writes the digest
+        event.digest = digest_of(event)
+    AuditEvent.objects.bulk_create(events, batch_size=500)
 
 
 def record_denied(user: Any, model: type[models.Model], pk: object, reason: str = "scope") -> None:
