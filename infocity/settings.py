@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
     "infocity.audit",
@@ -100,9 +102,12 @@ MIDDLEWARE = [
     "infocity.workspace.middleware.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "infocity.audit.middleware.AuditContextMiddleware",
     # Default-deny: every view needs a login unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # The ministry, the agency and the three administrators reach nothing before their second factor.
+    "infocity.accounts.middleware.SecondFactorMiddleware",
     "infocity.accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -210,6 +215,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # Reporting calendar clock for demonstration instances (see infocity/reporting/clock.py); empty = today.
 REPORTING_TODAY = os.environ.get("REPORTING_TODAY", "")
+
+# Second factor (TOTP, django-otp): the name authenticator apps show for the platform's entries.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "信息消费示范城市监测平台")
 
 # Audit log integrity (infocity/audit/integrity.py): the key of each event's HMAC digest — keep it out of the
 # database and its backups (by default derived from SECRET_KEY) — and how long events are kept before

@@ -26,6 +26,7 @@ from infocity.demo.loader import load_demo
 from infocity.organisations.models import Organisation
 from infocity.reporting.models import Period, Submission
 
+from .conftest import signed_in
 from .test_analytics import snapshot
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -47,9 +48,7 @@ def demo(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
 @pytest.fixture
 def analyst(demo: None, db: None, settings: Any) -> Client:
     settings.REPORTING_TODAY = "2016-12-05"
-    client = Client()
-    client.force_login(User.objects.get(username="analyst"))
-    return client
+    return signed_in(User.objects.get(username="analyst"))
 
 
 def cells(html: str, code: str) -> list[str]:

@@ -16,6 +16,8 @@ from infocity.demo.models import DemoDataset
 from infocity.organisations.models import Cohort, Organisation, OrganisationKind
 from infocity.reporting.models import DataValue, ReportingCycle, Status, Submission
 
+from .conftest import signed_in
+
 
 @pytest.fixture
 def demo(db: None) -> None:
@@ -86,8 +88,7 @@ def test_every_page_says_demo_data(demo: None) -> None:
     anon = Client()
     assert "演示数据" in anon.get("/accounts/login/").content.decode()
     for username in ("ministry", "city-330100", "auditor", "sysadmin", "province-330000"):
-        client = Client()
-        client.force_login(User.objects.get(username=username))
+        client = signed_in(User.objects.get(username=username))
         for url in ("/", reverse("organisations:list"), "/no-such-page/"):
             html = client.get(url).content.decode()
             assert 'data-testid="demo-banner"' in html, (username, url)
@@ -118,6 +119,5 @@ def test_monitoring_data_shows_every_state(db: None, settings: Any) -> None:
     assert "口径" in planted.explanation
     # Every demo role lands on a work queue with real items.
     for username in ("city-330100", "city-330100-approver", "province-440000", "analyst"):
-        client = Client()
-        client.force_login(User.objects.get(username=username))
+        client = signed_in(User.objects.get(username=username))
         assert client.get("/").context["queue"].total > 0, username

@@ -18,7 +18,7 @@ from infocity.progress import services as progress
 from infocity.progress.models import Attachment
 from infocity.reporting.models import ReportingCycle
 
-from .conftest import Cast
+from .conftest import Cast, signed_in
 from .test_analytics import in_time
 from .test_api_tokens import world as world  # the 2016 cycle fixture
 from .test_evaluation_workflow import experts, full_year_report, marks_for, monitoring, runnable_scheme
@@ -26,9 +26,7 @@ from .test_progress import png
 
 
 def client(user: User) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
+    return signed_in(user)
 
 
 def text(response: Any) -> str:

@@ -19,7 +19,7 @@ from infocity.frameworks.models import Area
 from infocity.progress import services as progress
 from infocity.reporting.models import ReportingCycle
 
-from .conftest import Cast
+from .conftest import Cast, signed_in
 from .test_analytics import in_time
 from .test_api_tokens import world as world  # the 2016 cycle fixture
 from .test_evaluation_workflow import (
@@ -40,9 +40,7 @@ D = AcceptanceDecision.Decision
 
 
 def client(user: Any) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
+    return signed_in(user)
 
 
 def official_run(cast: Cast, world: ReportingCycle, **rules: str) -> EvaluationRun:

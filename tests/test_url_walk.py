@@ -67,6 +67,8 @@ ANY_LOGGED_IN = {
     "workspace:home": "each role's home page",
     "accounts:profile": "one's own account",
     "accounts:password_change": "one's own password",
+    "accounts:second_factor": "one's own second factor: the code after the password",
+    "accounts:second_factor_enrol": "one's own second factor: binding an authenticator",
     "reporting:notifications": "one's own notifications",
     "reporting:notifications_read": "marking one's own notifications read",
 }

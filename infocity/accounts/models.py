@@ -43,6 +43,9 @@ ROLE_ORGANISATION_KINDS: dict[str, str] = {
 
 # 三员: the separated platform administrators.
 ADMIN_ROLES = frozenset({Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR})
+# Roles that reach nothing before a second factor (TOTP): the ministry, the monitoring agency and the 三员.
+# Everyone else may enrol one and is then asked for it too.
+SECOND_FACTOR_ROLES = frozenset({Role.MINISTRY, Role.ANALYST}) | ADMIN_ROLES
 
 
 class UserManager(BaseUserManager["User"]):

@@ -22,9 +22,10 @@ from django.views.decorators.http import require_POST
 
 from infocity.organisations.scoping import organisations_visible_to
 
+from . import second_factor as second_factor_service
 from . import services
 from .forms import AccountForm, LoginForm, OwnPasswordChangeForm, RoleForm, UserFilterForm
-from .models import Role, User
+from .models import SECOND_FACTOR_ROLES, Role, User
 from .permissions import role_required
 from .scoping import get_user_for, locked_usernames, users_visible_to
 
@@ -165,11 +166,13 @@ def user_create(request: HttpRequest) -> HttpResponse:
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_user_for(request.user, pk)
     role_form = RoleForm(initial={"role": account.role, "version": account.version}, organisation=account.organisation)
-    return render(
-        request,
-        "accounts/user_detail.html",
-        {"account": account, "role_form": role_form, "now": timezone.now()},
-    )
+    context = {
+        "account": account,
+        "role_form": role_form,
+        "now": timezone.now(),
+        "has_second_factor": second_factor_service.confirmed_device(account) is not None,
+    }
+    return render(request, "accounts/user_detail.html", context)
 
 
 @role_required(Role.SYSADMIN)
@@ -270,3 +273,68 @@ def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return redirect("accounts:user_detail", pk=account.pk)
     return render(request, "accounts/password_issued.html", {"account": account, "password": password})
+
+
+def _next(request: HttpRequest) -> str:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        return ""
+    return next_url
+
+
+@never_cache
+@sensitive_post_parameters("token")
+def second_factor(request: HttpRequest) -> HttpResponse:
+    """二次验证: the code from the user's authenticator, after the password."""
+    user = _acting_user(request)
+    if second_factor_service.confirmed_device(user) is None:
+        return redirect(f"{reverse('accounts:second_factor_enrol')}?{request.GET.urlencode()}")
+    error = ""
+    if request.method == "POST":
+        try:
+            second_factor_service.verify(request, user, request.POST.get("token", ""))
+        except second_factor_service.SecondFactorError as refused:
+            error = str(refused)
+        else:
+            return HttpResponseRedirect(_next(request) or reverse("workspace:home"))
+    return render(request, "accounts/second_factor.html", {"error": error, "next": _next(request)})
+
+
+@never_cache
+@sensitive_post_parameters("token")
+def second_factor_enrol(request: HttpRequest) -> HttpResponse:
+    """绑定验证器: scan the QR code (or type the secret) into an authenticator app and confirm with a first code.
+    An account that already has one must pass it before binding a new one (a stolen password is not enough)."""
+    user = _acting_user(request)
+    verified = getattr(user, "is_verified", lambda: False)()
+    if second_factor_service.confirmed_device(user) is not None and not verified:
+        return redirect(f"{reverse('accounts:second_factor')}?{request.GET.urlencode()}")
+    device = second_factor_service.pending_device(user)
+    error = ""
+    if request.method == "POST":
+        try:
+            second_factor_service.enrol(request, user, request.POST.get("token", ""))
+        except second_factor_service.SecondFactorError as refused:
+            error = str(refused)
+        else:
+            messages.success(request, _("验证器已绑定。今后登录时，输入密码后还需输入验证器中的 6 位验证码。"))
+            return HttpResponseRedirect(_next(request) or reverse("workspace:home"))
+    context = {
+        "error": error, "next": _next(request), "qr": second_factor_service.qr_svg(device),
+        "secret": second_factor_service.secret_of(device), "required": user.role in SECOND_FACTOR_ROLES,
+    }  # fmt: skip
+    return render(request, "accounts/second_factor_enrol.html", context)
+
+
+@role_required(Role.SYSADMIN)
+@require_POST
+def user_reset_second_factor(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _acting_user(request)
+    account = get_user_for(actor, pk)
+    try:
+        second_factor_service.reset(actor=actor, user=account, request=request)
+    except second_factor_service.SecondFactorError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("已重置该账号的二次验证，其下次登录时须重新绑定验证器。"))
+    return redirect("accounts:user_detail", pk=account.pk)

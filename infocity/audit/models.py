@@ -86,6 +86,9 @@ class Action(models.TextChoices):
     CONTACT_DECIDE = "contact.decide", _("答复对接申请")
     CONTACT_VIEW = "contact.view", _("查看对接联系方式")
     AUDIT_PURGE = "audit.purge", _("清理过期审计日志")
+    OTP_ENROL = "otp.enrol", _("启用二次验证")
+    OTP_VERIFY = "otp.verify", _("二次验证")
+    OTP_RESET = "otp.reset", _("重置二次验证")
     DEMO_LOAD = "demo.load", _("载入演示数据")
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from infocity.accounts.models import Role, User
+from infocity.accounts.models import SECOND_FACTOR_ROLES, Role, User
+from infocity.accounts.second_factor import enrol_demo
 from infocity.accounts.services import create_account
 from infocity.analytics import services as analytics
 from infocity.audit.models import Action
@@ -106,6 +107,8 @@ def load_demo(seed: int = 2016, *, monitoring: bool = True) -> Cast:
             password_hash=password_hash,
             must_change_password=False,
         )
+        if role in SECOND_FACTOR_ROLES:  # enrolled with the secret documented in the README
+            enrol_demo(user)
         cast.users.append(user)
         return user
 

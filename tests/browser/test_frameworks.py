@@ -14,10 +14,11 @@ from openpyxl import load_workbook
 
 from infocity.frameworks.loading import EDITION_2016, load_edition_file
 from infocity.frameworks.models import Edition
-from tests.conftest import PASSWORD, Cast, build_cast
+from tests.conftest import Cast, build_cast
 from tests.test_frameworks import CODES_2016
 
 from .conftest import screenshot
+from .test_reporting import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,14 +44,6 @@ def watch_script_errors(page: Any) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
-
-
-def log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/")
 
 
 def open_edition(page: Any, code: str, list_screenshot: str | None = None) -> None:
