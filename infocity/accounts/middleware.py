@@ -37,11 +37,13 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .second_factor import confirmed_device, required
+
         user = request.user
         # OTPMiddleware gives the user is_verified(): true once a one-time code was accepted in this session.
-        if user.is_authenticated and not getattr(user, "is_verified", lambda: False)():
-            from .second_factor import confirmed_device, required
-
+        pending = isinstance(user, User) and not getattr(user, "is_verified", lambda: True)() and required(user)
+        request.second_factor_pending = pending  # type: ignore[attr-defined]  # read by the layout's menu
+        if pending:
             assert isinstance(user, User)
             allowed = {
                 reverse("accounts:second_factor"),
@@ -49,7 +51,7 @@ class SecondFactorMiddleware:
                 reverse("accounts:logout"),
                 reverse("set_language"),
             }
-            if request.path not in allowed and not request.path.startswith("/static/") and required(user):
+            if request.path not in allowed and not request.path.startswith("/static/"):
                 target = "accounts:second_factor" if confirmed_device(user) else "accounts:second_factor_enrol"
                 return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
