@@ -216,6 +216,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # Reporting calendar clock for demonstration instances (see infocity/reporting/clock.py); empty = today.
 REPORTING_TODAY = os.environ.get("REPORTING_TODAY", "")
 
+# Passwords older than this many days must be changed at the next request (等保 requires periodic change; OWASP
+# ASVS does not: see README "Configuration"); 0 turns the rule off.
+PASSWORD_MAX_AGE_DAYS = int(os.environ.get("PASSWORD_MAX_AGE_DAYS", "90"))
+
 # Second factor (TOTP, django-otp): the name authenticator apps show for the platform's entries.
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "信息消费示范城市监测平台")
 

@@ -11,14 +11,15 @@ from .models import User
 
 
 class PasswordChangeRequiredMiddleware:
-    """A user given a password by an administrator must choose their own before doing anything else."""
+    """A user given a password by an administrator, or whose password is older than the maximum age, must choose a
+    new one before doing anything else."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if user.is_authenticated and getattr(user, "must_change_password", False):
+        if isinstance(user, User) and (user.must_change_password or user.password_expired()):
             allowed = {
                 reverse("accounts:password_change"),
                 reverse("accounts:logout"),

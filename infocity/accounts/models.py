@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
@@ -101,9 +102,30 @@ class User(AbstractBaseUser):
     def role_label(self) -> str:
         return str(Role(self.role).label if self.role else _("未分配角色"))
 
+    def password_expired(self, now: datetime.datetime | None = None) -> bool:
+        """Older than the maximum age (``PASSWORD_MAX_AGE_DAYS``, 90 by default; 0 turns the rule off)."""
+        days = int(getattr(settings, "PASSWORD_MAX_AGE_DAYS", 90))
+        if not days or self.password_changed_at is None:
+            return False
+        return (now or timezone.now()) - self.password_changed_at > datetime.timedelta(days=days)
+
     def is_locked(self, now: datetime.datetime | None = None) -> bool:
         throttle = LoginThrottle.objects.filter(username=self.username).first()
         return throttle is not None and throttle.is_locked(now)
+
+
+class PasswordHistory(models.Model):
+    """The hashes of a user's recent passwords, so a new one cannot repeat any of the last few (等保 口令定期更换)."""
+
+    user = models.ForeignKey("User", on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d}"
 
 
 class LoginThrottle(models.Model):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,7 +26,7 @@ from infocity.audit.models import Action, AuditEvent, Outcome
 from infocity.audit.services import client_ip, record
 from infocity.organisations.models import Organisation, OrganisationKind
 
-from .models import ADMIN_ROLES, ROLE_ORGANISATION_KINDS, LoginThrottle, Role, User
+from .models import ADMIN_ROLES, ROLE_ORGANISATION_KINDS, LoginThrottle, PasswordHistory, Role, User
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ def create_account(
         user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
+    _remember_password(user)
     record(
         Action.ACCOUNT_CREATE,
         actor=actor,
@@ -369,20 +371,36 @@ def reset_password(*, actor: User | None, user: User, request: HttpRequest | Non
     locked.must_change_password = True
     locked.password_changed_at = timezone.now()
     locked.save()
+    _remember_password(locked)
     LoginThrottle.objects.filter(username=locked.username).delete()
     record(Action.PASSWORD_RESET, actor=actor, request=request, target=locked)
     return password
 
 
+PASSWORD_HISTORY = 5  # a new password may not repeat any of the last five
+
+
+def _remember_password(user: User) -> None:
+    """Keep the hash of the password just set, and only the last few."""
+    PasswordHistory.objects.create(user=user, password=user.password)
+    keep = PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[:PASSWORD_HISTORY]
+    PasswordHistory.objects.filter(user=user).exclude(pk__in=list(keep)).delete()
+
+
 @transaction.atomic
 def change_own_password(*, user: User, new_password: str, request: HttpRequest | None = None) -> User:
-    """The user changes their own password (the form has already checked the old one)."""
+    """The user changes their own password (the form has already checked the old one). It may not repeat the
+    current password or any of the last five."""
     if user.check_password(new_password):
         raise ValidationError(_("新密码不能与当前密码相同，请另设一个。"))
+    recent = PasswordHistory.objects.filter(user=user).values_list("password", flat=True)[:PASSWORD_HISTORY]
+    if any(check_password(new_password, stored) for stored in recent):
+        raise ValidationError(_("新密码不能与最近 %(n)d 次使用过的密码相同，请另设一个。") % {"n": PASSWORD_HISTORY})
     validate_password(new_password, user)
     user.set_password(new_password)
     user.must_change_password = False
     user.password_changed_at = timezone.now()
     user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+    _remember_password(user)
     record(Action.PASSWORD_CHANGE, actor=user, request=request, target=user)
     return user

@@ -98,7 +98,13 @@ def password_change(request: HttpRequest) -> HttpResponse:
             auth_logout(request)
             messages.error(request, _("当前密码连续输入错误，账号已被锁定，请稍后重新登录或联系系统管理员。"))
             return redirect("accounts:login")
-    return render(request, "accounts/password_change.html", {"form": form})
+    context = {
+        "form": form,
+        "password_expired": user.password_expired(),
+        "max_age": settings.PASSWORD_MAX_AGE_DAYS,
+        "history": services.PASSWORD_HISTORY,
+    }
+    return render(request, "accounts/password_change.html", context)
 
 
 @role_required(Role.SYSADMIN, Role.SECADMIN)
