@@ -528,3 +528,13 @@ def test_the_fingerprint_changes_with_any_input() -> None:
     assert engine.fingerprint(Matrix(SMALL.cities, SMALL.indicators, changed), SMALL_SCHEME) != base
     assert engine.fingerprint(SMALL, dataclasses.replace(SMALL_SCHEME, mc_seed=1)) != base
     assert engine.fingerprint(SMALL, dataclasses.replace(SMALL_SCHEME, normalisation="rank")) != base
+
+
+def test_vector_normalisation_keeps_its_precision_with_tiny_values() -> None:
+    """Found by the property above: squaring 9.25e-159 underflows, and an improving city lost closeness."""
+    x = matrix([9.25188491e-159, 0.0], [0.0, 1.0])
+    np.testing.assert_allclose(engine.vector_normalise(x), matrix([1.0, 0.0], [0.0, 1.0]), rtol=0, atol=1e-15)
+    w, d = np.array([0.5, 0.5]), directions(UP, UP)
+    before = engine.topsis(x, w, d).closeness[0]
+    after = engine.topsis(matrix([1.0, 0.0], [0.0, 1.0]), w, d).closeness[0]
+    assert after >= before - 1e-12

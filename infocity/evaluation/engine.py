@@ -238,9 +238,13 @@ def vector_normalise(x: FloatArray) -> FloatArray:
     Missing values stay missing.
     """
     _require_values(x)
-    norm = np.sqrt(np.nansum(x * x, axis=0))
+    # Each column is first divided by its largest magnitude (the result is the same in exact arithmetic): squaring
+    # a value such as 1e-159 would underflow to a subnormal number and lose its precision.
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(norm > 0, x / norm, 0.0)
+        scale = np.nanmax(np.abs(x), axis=0)
+        scaled = np.where(scale > 0, x / scale, 0.0)
+        norm = np.sqrt(np.nansum(scaled * scaled, axis=0))
+        r = np.where(norm > 0, scaled / norm, 0.0)
     return np.where(np.isnan(x), np.nan, r)
 
 
