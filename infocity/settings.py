@@ -90,11 +90,13 @@ INSTALLED_APPS = [
     "infocity.evaluation",
     "infocity.portal",
     "infocity.workspace",
+    "infocity.ops",
     "infocity.demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "infocity.workspace.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -103,13 +105,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "infocity.audit.middleware.AuditContextMiddleware",
     # Default-deny: every view needs a login unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Absolute session timeout, and sessions an administrator ended.
+    "infocity.accounts.middleware.SessionLimitsMiddleware",
     # The ministry, the agency and the three administrators reach nothing before their second factor.
     "infocity.accounts.middleware.SecondFactorMiddleware",
     "infocity.accounts.middleware.PasswordChangeRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -136,7 +140,16 @@ TEMPLATES = [
 
 def _databases() -> dict[str, dict[str, Any]]:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'infocity.sqlite3'}"
-    db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=envint("CONN_MAX_AGE", 0)))
+    db: dict[str, Any] = dict(
+        dj_database_url.parse(
+            url,
+            conn_max_age=envint("CONN_MAX_AGE", 0),
+            # Check a kept connection before reusing it (after a database restart or failover).
+            conn_health_checks=envbool("CONN_HEALTH_CHECKS", False),
+            # Needed behind PgBouncer in transaction pooling mode: .iterator() uses server-side cursors.
+            disable_server_side_cursors=envbool("DISABLE_SERVER_SIDE_CURSORS", False),
+        )
+    )
     if db["ENGINE"] == "django.db.backends.sqlite3":
         if db["NAME"] != ":memory:":
             Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -178,6 +191,8 @@ LOGIN_IP_FAILURE_LIMIT = envint("LOGIN_IP_FAILURE_LIMIT", 20)
 # Idle timeout: the session lasts SESSION_IDLE_MINUTES after the last request.
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
+# Absolute timeout: a session ends this many hours after login, however active it is.
+SESSION_ABSOLUTE_HOURS = envint("SESSION_ABSOLUTE_HOURS", 12)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
@@ -186,6 +201,15 @@ CSRF_FAILURE_VIEW = "infocity.workspace.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy on every response: no inline or foreign script, no <style> element; style attributes stay
+# allowed (style-src-attr) because ECharts writes its tooltips with them; data: and blob: images are the charts'
+# "save as PNG" and the server-drawn QR code. Empty turns the header off (e.g. when nginx sets one).
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
 
 # Background tasks (django-tasks): long work such as the monitoring analysis report runs in `manage.py db_worker`,
 # a separate process reading the task table in the same database. TASK_BACKEND=immediate runs tasks inside the
@@ -228,6 +252,14 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "信息消费示范城市监
 # `manage.py purge_audit` may remove them (never less than 180 days, as GB/T 22239-2019 level 3 requires).
 AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
 AUDIT_RETENTION_DAYS = max(int(os.environ.get("AUDIT_RETENTION_DAYS", "180")), 180)
+
+# Personal data (contact names, telephones, e-mails) is encrypted at rest (infocity/crypto.py): the cipher
+# (aes-256-gcm, or sm4-gcm for 国密 deployments), the key (base64 of 32 bytes for AES-256, 16 for SM4; by default
+# derived from SECRET_KEY — set it explicitly in production and keep it out of the database's backups) and earlier
+# keys that still decrypt during a rotation (comma-separated; see `manage.py rotate_personal_data_key`).
+PERSONAL_DATA_CIPHER = os.environ.get("PERSONAL_DATA_CIPHER", "aes-256-gcm").strip().lower()
+PERSONAL_DATA_KEY = os.environ.get("PERSONAL_DATA_KEY", "")
+PERSONAL_DATA_OLD_KEYS = envlist("PERSONAL_DATA_OLD_KEYS", [])
 
 # The read-only public API (/api/v1/public/) answers at most this many requests per client address ("60/min",
 # "1000/hour"; empty turns the limit off). The counts live in the cache: per process by default; with several app

@@ -61,3 +61,42 @@ def test_client_ip_behind_a_proxy(settings: Any) -> None:
     assert client_ip(request) == "127.0.0.1"
     settings.USE_X_FORWARDED_FOR = True
     assert client_ip(request) == "10.0.0.7"
+
+
+def test_auditor_exports_the_filtered_log_and_the_export_is_audited(cast: Cast) -> None:
+    import csv
+    import io
+
+    from infocity.audit.integrity import digest_of
+
+    record(Action.LOGIN_FAILURE, username="=cmd|' /C calc'!A0", outcome=Outcome.FAILURE, detail={"reason": "测试"})
+    record(Action.LOGOUT, actor=cast.users["city-hz"])
+    client = cast.client("auditor")
+    response = client.get(reverse("audit:event_export"), {"action": Action.LOGIN_FAILURE})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith("attachment")
+    text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    assert text.startswith("\ufeff编号,时间,用户名")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert len(rows) == 2  # the header and the one matching event
+    event = AuditEvent.objects.filter(action=Action.LOGIN_FAILURE).get()
+    assert rows[1][0] == str(event.pk)
+    assert rows[1][2] == "'=cmd|' /C calc'!A0"  # a spreadsheet will not run it
+    assert rows[1][6] == "login.failure" and '"reason": "测试"' in rows[1][11]
+    assert rows[1][12] == event.digest == digest_of(event)  # the copy can be checked against the key later
+    export = AuditEvent.objects.filter(action=Action.AUDIT_EXPORT).get()
+    assert export.actor == cast.users["auditor"] and export.detail == {"action": "login.failure"}
+    # Bad filters are refused with a reason, and nothing is exported.
+    bad = client.get(reverse("audit:event_export"), {"start": "2016-12-31", "end": "2016-01-01"})
+    assert bad.status_code == 400 and "筛选条件有误" in bad.content.decode()
+    assert AuditEvent.objects.filter(action=Action.AUDIT_EXPORT).count() == 1
+
+
+def test_only_the_auditor_reads_or_exports_the_log(cast: Cast) -> None:
+    for username in ("sysadmin", "secadmin", "ministry", "analyst", "city-hz"):
+        client = cast.client(username)
+        assert client.get(reverse("audit:event_list")).status_code == 403, username
+        assert client.get(reverse("audit:event_export")).status_code == 403, username
+    assert not AuditEvent.objects.filter(action=Action.AUDIT_EXPORT).exists()
+    assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED).count() >= 10

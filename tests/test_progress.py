@@ -292,6 +292,14 @@ def test_the_report_exports_as_pdf_and_word(cast: Cast, world: ReportingCycle, s
     text = "\n".join(p.text for p in document.paragraphs)
     assert "杭州市" in text and "智慧社区服务平台" in text and "0571-5555-0101" not in text
     assert AuditEvent.objects.filter(action=Action.REPORT_EXPORT, actor=cast.users["ministry"]).count() == 2
+    # Masked contacts are not personal data handed out; the city's own export carries them in full, and says so.
+    assert not AuditEvent.objects.filter(action=Action.PERSONAL_DATA_EXPORT).exists()
+    own = cast.client("city-hz").get(f"/progress/reports/{year.pk}/report.docx")
+    own_doc = Document(io.BytesIO(own.content))
+    cells = [cell.text for table in own_doc.tables for row in table.rows for cell in row.cells]
+    assert any("0571-5555-0101" in cell for cell in cells)
+    event = AuditEvent.objects.get(action=Action.PERSONAL_DATA_EXPORT)
+    assert event.actor == cast.users["city-hz"] and event.detail == {"format": "docx", "contacts": 1}
 
 
 def test_deadlines_reminders_and_the_spreadsheet_channel(cast: Cast, world: ReportingCycle, settings: Any) -> None:

@@ -59,3 +59,45 @@ def test_debug_and_hosts_from_environment(tmp_path: Path) -> None:
     s = settings_with(tmp_path, DEBUG="1", ALLOWED_HOSTS="infocity.gov.cn, 10.0.0.5")
     assert s["debug"] is True
     assert s["hosts"] == ["infocity.gov.cn", "10.0.0.5"]
+
+
+def production(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # (the browser tests' async switch is not part of a deployment)
+    ignored = {"DATABASE_URL", "SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in ignored}
+    clean.update({"INFOCITY_VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "infocity.settings_production"})
+    clean.update(env)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, check=False
+    )
+
+
+PRODUCTION_KEYS = {
+    "SECRET_KEY": "k7#Qw9!zR2@pL5$vX8^mN1&bT4*cY6(jH3)fG0_sD-eA+uI=oP[lK]nM{rE}tW|yU~",
+    "AUDIT_HMAC_KEY": "audit-key-kept-apart-from-the-database",
+    "PERSONAL_DATA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    "ALLOWED_HOSTS": "infocity.example.gov.cn",
+}
+
+
+def test_production_settings_pass_the_deployment_checks(tmp_path: Path) -> None:
+    result = production(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_KEYS)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_their_keys(tmp_path: Path) -> None:
+    for missing, says in [("SECRET_KEY", "SECRET_KEY"), ("AUDIT_HMAC_KEY", "AUDIT_HMAC_KEY"),
+                          ("PERSONAL_DATA_KEY", "PERSONAL_DATA_KEY")]:  # fmt: skip
+        env = {k: v for k, v in PRODUCTION_KEYS.items() if k != missing}
+        result = production(tmp_path, "check", **env)
+        assert result.returncode != 0 and says in result.stderr and "生产环境必须" in result.stderr, missing
+
+
+def test_a_bad_host_header_is_a_clean_400_with_the_security_headers(db: None) -> None:
+    from django.test import Client
+
+    response = Client(HTTP_HOST="evil.example").get("/portal/")
+    assert response.status_code == 400
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]

@@ -1,13 +1,63 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from .models import User
+
+# The session key holding when the user logged in (seconds since the epoch), set by the login view.
+LOGIN_AT = "infocity_login_at"
+
+
+def stamp_login(request: HttpRequest) -> None:
+    request.session[LOGIN_AT] = time.time()
+
+
+class SessionLimitsMiddleware:
+    """A session ends after SESSION_ABSOLUTE_HOURS however active it is (the idle timeout is the session cookie's
+    age), and when an administrator ended the user's sessions after it began."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if isinstance(user, User):
+            started = request.session.get(LOGIN_AT)
+            if not isinstance(started, int | float):
+                # A session from before this rule: its age is unknown, so it counts from now.
+                started = time.time()
+                request.session[LOGIN_AT] = started
+            message = reason = None
+            if time.time() - started > settings.SESSION_ABSOLUTE_HOURS * 3600:
+                message = _("登录已超过 %(hours)d 小时，为安全起见请重新登录。") % {
+                    "hours": settings.SESSION_ABSOLUTE_HOURS
+                }
+                reason = "absolute_timeout"
+            elif user.sessions_ended_at is not None and started <= user.sessions_ended_at.timestamp():
+                message = _("您的会话已被系统管理员结束，请重新登录。")
+                reason = "ended_by_administrator"
+            if message is not None and reason is not None:
+                from .services import record_session_end
+
+                record_session_end(request, user, reason)
+                logout(request)
+                messages.warning(request, message)
+                if request.headers.get("HX-Request"):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = reverse("accounts:login")
+                    return response
+                return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
 
 
 class PasswordChangeRequiredMiddleware:

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infocity.dbfields import EncryptedCharField, EncryptedEmailField
 from infocity.organisations.models import Organisation, OrganisationKind
 
 
@@ -69,8 +70,9 @@ class User(AbstractBaseUser):
         error_messages={"unique": _("该用户名已被使用。")},
     )
     full_name = models.CharField(_("姓名"), max_length=50)
-    email = models.EmailField(_("电子邮箱"), blank=True)
-    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    # Personal data, encrypted at rest (infocity/crypto.py).
+    email = EncryptedEmailField(_("电子邮箱"), max_length=254, blank=True)
+    phone = EncryptedCharField(_("联系电话"), max_length=30, blank=True)
     organisation = models.ForeignKey(
         Organisation, verbose_name=_("所属机构"), on_delete=models.PROTECT, related_name="users"
     )
@@ -79,6 +81,8 @@ class User(AbstractBaseUser):
     date_joined = models.DateTimeField(_("创建时间"), default=timezone.now)
     must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
+    # Sessions that began before this moment are ended at their next request (an administrator ended them).
+    sessions_ended_at = models.DateTimeField(_("会话结束时间"), null=True, blank=True)
     # Optimistic concurrency: edit forms carry the version they were loaded at; a stale save is refused.
     version = models.PositiveIntegerField(default=1)
 

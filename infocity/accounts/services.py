@@ -160,6 +160,12 @@ def record_logout(request: HttpRequest) -> None:
             record(Action.LOGOUT, request=request, target=request.user)
 
 
+def record_session_end(request: HttpRequest, user: User, reason: str) -> None:
+    """The platform ended a session (absolute timeout, or an administrator ended the user's sessions)."""
+    with transaction.atomic():
+        record(Action.LOGOUT, actor=user, request=request, target=user, detail={"reason": reason})
+
+
 def check_role_fits(role: str, organisation: Organisation) -> None:
     if not role:
         return
@@ -339,6 +345,20 @@ def set_active(*, actor: User, user: User, active: bool, request: HttpRequest | 
         request=request,
         target=locked,
     )
+    return locked
+
+
+@transaction.atomic
+def end_sessions(*, actor: User, user: User, request: HttpRequest | None = None) -> User:
+    """End every session the user has open (on any computer): each one is logged out at its next request. The
+    user can log in again; to keep them out, disable the account."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.pk == actor.pk:
+        raise ValidationError(_("不能结束自己的会话；如需退出，请点击“退出登录”。"))
+    _check_separation(actor, locked)
+    locked.sessions_ended_at = timezone.now()
+    locked.save(update_fields=["sessions_ended_at"])
+    record(Action.SESSIONS_END, actor=actor, request=request, target=locked)
     return locked
 
 

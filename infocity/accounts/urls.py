@@ -18,5 +18,6 @@ urlpatterns = [
     path("users/<int:pk>/active/", views.user_active, name="user_active"),
     path("users/<int:pk>/unlock/", views.user_unlock, name="user_unlock"),
     path("users/<int:pk>/reset-password/", views.user_reset_password, name="user_reset_password"),
+    path("users/<int:pk>/end-sessions/", views.user_end_sessions, name="user_end_sessions"),
     path("users/<int:pk>/reset-second-factor/", views.user_reset_second_factor, name="user_reset_second_factor"),
 ]

@@ -25,6 +25,7 @@ from infocity.organisations.scoping import organisations_visible_to
 from . import second_factor as second_factor_service
 from . import services
 from .forms import AccountForm, LoginForm, OwnPasswordChangeForm, RoleForm, UserFilterForm
+from .middleware import stamp_login
 from .models import SECOND_FACTOR_ROLES, Role, User
 from .permissions import role_required
 from .scoping import get_user_for, locked_usernames, users_visible_to
@@ -50,6 +51,7 @@ def login(request: HttpRequest) -> HttpResponse:
         result = services.attempt_login(request, form.cleaned_data["username"], form.cleaned_data["password"])
         if result.user is not None:
             auth_login(request, result.user)
+            stamp_login(request)
             return HttpResponseRedirect(next_url or reverse("workspace:home"))
         form.add_error(None, result.error)
     return render(
@@ -330,6 +332,20 @@ def second_factor_enrol(request: HttpRequest) -> HttpResponse:
         "secret": second_factor_service.secret_of(device), "required": user.role in SECOND_FACTOR_ROLES,
     }  # fmt: skip
     return render(request, "accounts/second_factor_enrol.html", context)
+
+
+@role_required(Role.SYSADMIN)
+@require_POST
+def user_end_sessions(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _acting_user(request)
+    account = get_user_for(actor, pk)
+    try:
+        services.end_sessions(actor=actor, user=account, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("已结束该用户的全部会话，其在任何电脑上的下一次操作都须重新登录。"))
+    return redirect("accounts:user_detail", pk=account.pk)
 
 
 @role_required(Role.SYSADMIN)

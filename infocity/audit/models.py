@@ -90,6 +90,12 @@ class Action(models.TextChoices):
     OTP_VERIFY = "otp.verify", _("二次验证")
     OTP_RESET = "otp.reset", _("重置二次验证")
     DEMO_LOAD = "demo.load", _("载入演示数据")
+    SESSIONS_END = "sessions.end", _("结束用户会话")
+    AUDIT_EXPORT = "audit.export", _("导出审计日志")
+    PERSONAL_DATA_EXPORT = "personal.export", _("导出个人信息")
+    BACKUP_CREATE = "backup.create", _("备份数据库")
+    BACKUP_RESTORE = "backup.restore", _("恢复数据库")
+    PERSONAL_DATA_REKEY = "personal.rekey", _("轮换个人信息加密密钥")
 
 
 class Outcome(models.TextChoices):

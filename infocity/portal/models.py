@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from infocity.analytics.models import Attainment
 from infocity.bulk.models import Blob
+from infocity.dbfields import EncryptedCharField, EncryptedEmailField
 from infocity.frameworks.models import Indicator
 from infocity.organisations.models import Organisation
 from infocity.progress.models import TypicalApplication
@@ -169,9 +170,9 @@ class BoardPost(models.Model):
     title = models.CharField(_("标题"), max_length=100)
     area = models.CharField(_("示范领域"), max_length=1, choices=AREA_CHOICES)
     description = models.TextField(_("内容"), max_length=4000)
-    contact_name = models.CharField(_("联系人"), max_length=50)
-    contact_phone = models.CharField(_("联系电话"), max_length=30)
-    contact_email = models.CharField(_("电子邮箱"), max_length=100, blank=True)
+    contact_name = EncryptedCharField(_("联系人"), max_length=50)
+    contact_phone = EncryptedCharField(_("联系电话"), max_length=30)
+    contact_email = EncryptedEmailField(_("电子邮箱"), max_length=100, blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
     moderation_note = models.CharField(_("审核意见"), max_length=200, blank=True)
     moderated_at = models.DateTimeField(null=True, blank=True)

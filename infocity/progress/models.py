@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from infocity.bulk.models import Blob
+from infocity.dbfields import EncryptedCharField, EncryptedEmailField
 from infocity.organisations.models import Organisation
 from infocity.reporting.models import Submission
 
@@ -50,9 +51,9 @@ class TypicalApplication(models.Model):
     investment = models.DecimalField(_("投资额（万元）"), max_digits=14, decimal_places=2, null=True, blank=True)
     users_served = models.PositiveBigIntegerField(_("服务用户数"), null=True, blank=True)
     results = models.TextField(_("取得成效"), blank=True)  # sanitised rich text, measurable results
-    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
-    contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
-    contact_email = models.CharField(_("电子邮箱"), max_length=100, blank=True)
+    contact_name = EncryptedCharField(_("联系人"), max_length=50, blank=True)
+    contact_phone = EncryptedCharField(_("联系电话"), max_length=30, blank=True)
+    contact_email = EncryptedEmailField(_("电子邮箱"), max_length=100, blank=True)
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     entered_by_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     endorsed_at = models.DateTimeField(_("本市确认时间"), null=True, blank=True)

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -21,7 +22,7 @@ from infocity.audit.models import Action
 from infocity.audit.services import record
 from infocity.reporting import clock
 from infocity.reporting.forms import ExtensionForm
-from infocity.reporting.models import Status, SubmissionVersion, UnlockRequest
+from infocity.reporting.models import Status, Submission, SubmissionVersion, UnlockRequest
 from infocity.reporting.views import _can
 from infocity.scoping import get_visible_or_404, parse_id
 
@@ -346,7 +347,7 @@ def application_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def report_pdf(request: HttpRequest, pk: int) -> HttpResponseBase:
     submission = _report(request, pk)
     data = exports.render_pdf(submission, _user(request))
-    record(Action.REPORT_EXPORT, actor=_user(request), request=request, target=submission, detail={"format": "pdf"})
+    _record_export(request, submission, "pdf")
     return _download(data, exports.filename(submission, "pdf"), "application/pdf")
 
 
@@ -354,8 +355,21 @@ def report_pdf(request: HttpRequest, pk: int) -> HttpResponseBase:
 def report_docx(request: HttpRequest, pk: int) -> HttpResponseBase:
     submission = _report(request, pk)
     data = exports.render_word(submission, _user(request))
-    record(Action.REPORT_EXPORT, actor=_user(request), request=request, target=submission, detail={"format": "docx"})
+    _record_export(request, submission, "docx")
     return _download(data, exports.filename(submission, "docx"), DOCX)
+
+
+@transaction.atomic
+def _record_export(request: HttpRequest, submission: Submission, fmt: str) -> None:
+    """The export is audited; when it carries contact persons in full (the reader may see them), that download of
+    personal data is audited as such, with how many contacts it holds."""
+    user = _user(request)
+    record(Action.REPORT_EXPORT, actor=user, request=request, target=submission, detail={"format": fmt})
+    applications = TypicalApplication.objects.filter(submission=submission).select_related("submission")
+    shown = sum(1 for app in applications if app.contact_name and services.may_see_contact(user, app))
+    if shown:
+        detail = {"format": fmt, "contacts": shown}
+        record(Action.PERSONAL_DATA_EXPORT, actor=user, request=request, target=submission, detail=detail)
 
 
 def _download(data: bytes, name: str, content_type: str) -> HttpResponse:

@@ -71,9 +71,19 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
 
     context.route("**/*", guard)
     tab = context.new_page()
+    # The Content-Security-Policy forbids inline scripts and <style> elements: Chromium reports every blocked one on
+    # the console, and any such report fails the test (a page that only works with the policy off is broken).
+    refused: list[str] = []
+
+    def console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(f"{tab.url}: {message.text}")
+
+    tab.on("console", console)
     yield tab
     context.close()
     assert not outside, f"pages requested outside hosts: {outside}"
+    assert not refused, "the Content-Security-Policy blocked something:\n" + "\n".join(refused)
 
 
 def screenshot(page: Any, name: str) -> Path:
