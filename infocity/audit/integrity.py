@@ -43,6 +43,12 @@ def _key() -> bytes:
     return hashlib.sha256(b"infocity-audit:" + settings.SECRET_KEY.encode()).digest()
 
 
+def key_fingerprint(purpose: bytes) -> str:
+    """A short fingerprint of the audit key for ``purpose`` (e.g. a backup's manifest): it tells whether two
+    configurations use the same key without revealing it."""
+    return hmac.new(_key(), purpose, hashlib.sha256).hexdigest()[:16]
+
+
 def canonical(event: AuditEvent) -> bytes:
     """The event's fields as one canonical byte string (the same before and after a round trip through either
     database)."""
