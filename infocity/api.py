@@ -19,6 +19,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from infocity.audit.services import audit_denied
 from infocity.bulk.api import router as bulk_router
 from infocity.frameworks.api import router as frameworks_router
 from infocity.portal import api as public_api
@@ -56,6 +57,8 @@ def _error(
 
 @api.exception_handler(ApiError)
 def _api_error(request: HttpRequest, error: ApiError) -> HttpResponse:
+    if error.status == 403:
+        audit_denied(request, error.code)
     return _error(request, error.status, error.code, error.message, error.details)
 
 
@@ -76,6 +79,7 @@ def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
+    audit_denied(request, str(error) or "forbidden")
     return _error(request, 403, "forbidden", str(error) or "您无权进行此操作。")
 
 
@@ -101,6 +105,8 @@ HTTP_ERRORS = {
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if error.status_code == 403:
+        audit_denied(request, "forbidden")
     code, message = HTTP_ERRORS.get(error.status_code, ("http_error", str(error)))
     return _error(request, error.status_code, code, message)
 

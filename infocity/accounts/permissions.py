@@ -8,24 +8,16 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from infocity.audit.models import Action, Outcome
-from infocity.audit.services import record
+from infocity.audit.services import audit_denied
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def deny(request: HttpRequest, reason: str) -> PermissionDenied:
-    with transaction.atomic():
-        record(
-            Action.ACCESS_DENIED,
-            request=request,
-            outcome=Outcome.DENIED,
-            detail={"path": request.path[:200], "method": request.method, "reason": reason},
-        )
+    audit_denied(request, reason)
     return PermissionDenied(reason)
 
 

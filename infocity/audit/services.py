@@ -87,6 +87,21 @@ def record_many(
     AuditEvent.objects.bulk_create(events, batch_size=500)
 
 
+def audit_denied(request: HttpRequest, reason: str) -> None:
+    """A refused request (answered 403), audited once, in its own transaction: a refusal raised inside a service's
+    transaction is rolled back with it, so it is written where the 403 is answered."""
+    if getattr(request, "_access_denied_audited", False):
+        return
+    with transaction.atomic():
+        record(
+            Action.ACCESS_DENIED,
+            request=request,
+            outcome=Outcome.DENIED,
+            detail={"path": request.path[:200], "method": request.method, "reason": reason[:200]},
+        )
+    request._access_denied_audited = True  # type: ignore[attr-defined]
+
+
 def record_denied(user: Any, model: type[models.Model], pk: object, reason: str = "scope") -> None:
     """An attempt on an object outside the user's scope (answered 404), audited in its own transaction."""
     with transaction.atomic():

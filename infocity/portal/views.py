@@ -247,8 +247,8 @@ def releases(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/releases.html", context)
 
 
-@require_POST
 @role_required(Role.MINISTRY)
+@require_POST
 def release_publish(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
@@ -267,8 +267,8 @@ def release_publish(request: HttpRequest) -> HttpResponse:
     return redirect("portal:releases")
 
 
-@require_POST
 @role_required(Role.MINISTRY)
+@require_POST
 def release_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
