@@ -44,6 +44,12 @@ lint: $(VENV)/.test-deps
 test: lint
 	$(VENV)/bin/pytest
 
+# Fault tests (faults/README.md): the worker killed mid-import (10+ runs), PostgreSQL restarted under a load of
+# submissions, concurrent edits. Against DATABASE_URL's server when it is PostgreSQL (CI runs them there).
+.PHONY: faults
+faults: $(VENV)/.test-deps
+	$(VENV)/bin/pytest faults -p no:cacheprovider
+
 clean:
 	rm -rf $(VENV) var build *.egg-info
 

@@ -8,10 +8,12 @@ redirect to the login page.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +27,8 @@ from infocity.frameworks.api import router as frameworks_router
 from infocity.portal import api as public_api
 from infocity.reporting.api import router as reporting_router
 from infocity.tokens.errors import ApiError
+
+logger = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="信息消费示范城市监测平台 API",
@@ -81,6 +85,20 @@ def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
 def _forbidden(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
     audit_denied(request, str(error) or "forbidden")
     return _error(request, 403, "forbidden", str(error) or "您无权进行此操作。")
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
+    """The database is unreachable (restarting, failed over, out of connections): a prompt 503 in the API's shape,
+    so clients retry — writes with the same Idempotency-Key, which applies them at most once."""
+    logger.warning("database unavailable for %s %s: %s", request.method, request.path, error)
+    response = _error(
+        request, 503, "database_unavailable",
+        "数据库暂时不可用，请稍后重试。写入数据时请使用同一 Idempotency-Key 重试，不会重复写入。",
+    )  # fmt: skip
+    response["Retry-After"] = "5"
+    return response
 
 
 @api.exception_handler(ValidationError)

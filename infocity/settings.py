@@ -145,7 +145,8 @@ def _databases() -> dict[str, dict[str, Any]]:
             url,
             conn_max_age=envint("CONN_MAX_AGE", 0),
             # Check a kept connection before reusing it (after a database restart or failover).
-            conn_health_checks=envbool("CONN_HEALTH_CHECKS", False),
+            # (on by default when connections are kept: a connection idle through an outage is not reused broken)
+            conn_health_checks=envbool("CONN_HEALTH_CHECKS", envint("CONN_MAX_AGE", 0) > 0),
             # Needed behind PgBouncer in transaction pooling mode: .iterator() uses server-side cursors.
             disable_server_side_cursors=envbool("DISABLE_SERVER_SIDE_CURSORS", False),
         )

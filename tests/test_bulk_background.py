@@ -374,6 +374,9 @@ def test_an_interrupted_check_or_apply_is_reported_and_can_be_done_again(
     applying = upload(client, "杭州.xlsx", data)
     services.run_check(applying.pk)
     client.post(f"/bulk/imports/{applying.pk}/apply/")
+    # A second click while the worker is at it changes nothing and says so (the page does not just sit there).
+    again = client.post(f"/bulk/imports/{applying.pk}/apply/", follow=True).content.decode()
+    assert "文件正在后台导入，请等待进度完成，不必再次点击" in again
     Import.objects.filter(pk=applying.pk).update(touched_at=long_ago)
     token = command_token("city-hz", "write")
     status = api(token).get(f"/api/v1/imports/{applying.pk}").json()

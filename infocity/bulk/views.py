@@ -14,6 +14,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from infocity.accounts.models import Role, User
@@ -117,6 +118,11 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, {"upload": checked, "changes": list(services.planned_changes(checked))})
 
 
+_APPLYING = gettext_lazy(
+    "文件正在后台导入，请等待进度完成，不必再次点击。如 %(m)d 分钟内没有任何进展，导入会标记为中断，届时可重新导入。"
+)
+
+
 @role_required(*IMPORTERS)
 @require_POST
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
@@ -128,6 +134,8 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         if done.status == Import.Status.APPLIED:
             messages.success(request, _("已导入 %(n)s 项修改。") % {"n": done.change_count})
+        elif done.status == Import.Status.APPLYING:
+            messages.info(request, _APPLYING % {"m": settings.BULK_STALLED_MINUTES})
     return redirect("bulk:import", pk=checked.pk)
 
 

@@ -546,12 +546,15 @@ def act(
                 raise ApiError(
                     403, "approver_required", "报送省级须由城市负责人审核。请使用城市负责人账号的令牌调用 submit。"
                 )
-            if submission.status == "draft" and user.role == Role.CITY_APPROVER:
-                submission = services.approve_city(
+            with transaction.atomic():  # approve and send together or not at all: a retry then acts once
+                if submission.status == "draft" and user.role == Role.CITY_APPROVER:
+                    submission = services.approve_city(
+                        actor=user, submission=submission, expected_version=version, request=request
+                    )
+                    version = submission.version
+                submission = services.submit(
                     actor=user, submission=submission, expected_version=version, request=request
                 )
-                version = submission.version
-            submission = services.submit(actor=user, submission=submission, expected_version=version, request=request)
         elif action == "approve":
             submission = services.approve_province(
                 actor=user, submission=submission, expected_version=version, request=request
