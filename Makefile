@@ -67,6 +67,17 @@ bench-ingest: $(VENV)/.run-deps
 bench-analytics: $(VENV)/.run-deps
 	$(PY) bench/analytics.py $(BENCH_ARGS)
 
+# Deadline-day load benchmark (bench/README.md): 500 city users saving and submitting through gunicorn and PostgreSQL,
+# driven by locust (the `bench` extra, installed here). It needs a PostgreSQL database of its own:
+#   make bench-deadline BENCH_ARGS="--database-url postgres://postgres@127.0.0.1:5433/bench_deadline --reset"
+$(VENV)/.bench-deps: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	@touch $@ $(VENV)/.run-deps
+
+.PHONY: bench-deadline
+bench-deadline: $(VENV)/.bench-deps
+	$(PY) bench/deadline.py $(BENCH_ARGS)
+
 # Evaluation benchmark (README "Performance"): 300 cities × 40 indicators, 10,000 Monte Carlo samples, no database.
 .PHONY: bench-evaluation
 bench-evaluation: $(VENV)/.run-deps

@@ -313,20 +313,11 @@ def params_of(args: argparse.Namespace) -> dict[str, Any]:
 
 def bench_edition(shape: str) -> Edition:
     """The 2016 edition as shipped, or the same edition with every form and indicator monthly."""
-    from infocity.frameworks.interchange import from_text
-    from infocity.frameworks.loading import EDITION_2016, load_edition_file
-    from infocity.frameworks.services import create_edition_from_data, publish_edition
+    from infocity.frameworks.loading import EDITION_2016, load_edition_file, publish_monthly_2016
 
     if shape == "2016":
         return load_edition_file(EDITION_2016)
-    data = from_text(EDITION_2016.read_text(encoding="utf-8"))
-    data["code"] = BENCH_EDITION
-    data["name_zh"] = f"{data['name_zh']}（基准测试：全部按月填报）"
-    for form in data["forms"]:
-        form["frequency"] = "M"
-    for indicator in data["indicators"]:
-        indicator["frequency"] = "M"
-    return publish_edition(actor=None, edition=create_edition_from_data(actor=None, data=data))
+    return publish_monthly_2016(BENCH_EDITION, "基准测试：全部按月填报")
 
 
 def city_places(count: int, rng: random.Random) -> list[tuple[str, str, str]]:

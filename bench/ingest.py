@@ -103,9 +103,7 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
     from infocity.accounts.models import Role
     from infocity.accounts.services import create_account
     from infocity.demo.monitoring import City, values_for
-    from infocity.frameworks.interchange import from_text
-    from infocity.frameworks.loading import EDITION_2016
-    from infocity.frameworks.services import create_edition_from_data, publish_edition
+    from infocity.frameworks.loading import publish_monthly_2016
     from infocity.organisations.models import Division, Organisation, OrganisationKind
     from infocity.organisations.services import add_cities_to_cohort, create_cohort, create_organisation
     from infocity.reporting import services as reporting
@@ -147,13 +145,7 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
                        must_change_password=False)  # fmt: skip
         cohort = create_cohort(actor=None, name="基准测试城市", year=2016, description="")
         add_cities_to_cohort(actor=None, cohort=cohort, cities=cities, joined_on=datetime.date(2016, 1, 1))
-        data = from_text(EDITION_2016.read_text(encoding="utf-8"))
-        data["code"] = "2016-monthly"
-        for form in data["forms"]:
-            form["frequency"] = "M"
-        for indicator in data["indicators"]:
-            indicator["frequency"] = "M"
-        edition = publish_edition(actor=None, edition=create_edition_from_data(actor=None, data=data))
+        edition = publish_monthly_2016()
         reporting.create_cycle(actor=analyst, name="2016 年度监测（基准测试）", year=2016, edition=edition,
                                cohorts=[cohort], forms=edition.forms.all())  # fmt: skip
         # Every period open on the benchmark's "today" (the import writes drafts through the normal rules).

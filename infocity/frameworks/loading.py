@@ -25,3 +25,17 @@ def load_edition_file(path: Path, *, publish: bool = True, actor: User | None = 
     if publish:
         edition = publish_edition(actor=actor, edition=edition)
     return edition
+
+
+def publish_monthly_2016(code: str = "2016-monthly", note: str = "") -> Edition:
+    """The shipped 2016 edition with every form and indicator reported monthly, published as ``code``: the larger
+    data shape of the benchmarks and fault tests (``note`` is added to its name, e.g. 基准测试)."""
+    data = from_text(EDITION_2016.read_text(encoding="utf-8"))
+    data["code"] = code
+    if note:
+        data["name_zh"] = f"{data['name_zh']}（{note}）"
+    for form in data["forms"]:
+        form["frequency"] = "M"
+    for indicator in data["indicators"]:
+        indicator["frequency"] = "M"
+    return publish_edition(actor=None, edition=create_edition_from_data(actor=None, data=data))

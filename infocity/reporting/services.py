@@ -386,6 +386,7 @@ class SaveResult:
     conflicts: list[Conflict] = field(default_factory=list)
     locked: list[str] = field(default_factory=list)
     check: CheckResult | None = None
+    previous: Submission | None = None  # the previous period's submission the check compared with
 
 
 def _city_member(user: User, submission: Submission) -> bool:
@@ -553,7 +554,7 @@ def save_draft(
                 detail={"items": sorted(changes), "explanations": sorted(explanation_changes),
                         "conflicts": [c.code for c in result.conflicts]},
             )  # fmt: skip
-    result.check, _ = check_submission(locked)
+    result.check, result.previous = check_submission(locked)
     return result
 
 

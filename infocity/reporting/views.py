@@ -200,10 +200,13 @@ def _can(user: User, submission: Submission) -> dict[str, bool]:
     }
 
 
-def _rows(submission: Submission, check: Any, previous: Submission | None) -> list[dict[str, Any]]:
-    """One row per item, grouped by area, with the value, the previous value, messages and comments."""
+def _rows(
+    submission: Submission, check: Any, previous: Submission | None, values: tuple[Any, Any] | None = None
+) -> list[dict[str, Any]]:
+    """One row per item, grouped by area, with the value, the previous value, messages and comments. ``values``:
+    the submission's current values and explanations when the caller has read them already."""
     items = services.form_items(submission)
-    current, explanations = services.current_values(submission)
+    current, explanations = values if values is not None else services.current_values(submission)
     previous_values, _ = services.current_values(previous) if previous else ({}, {})
     last_return = submission.versions.filter(action=SubmissionVersion.Action.RETURN).order_by("-number").first()
     comments = last_return.item_comments if last_return and submission.status == Status.DRAFT else {}
@@ -238,11 +241,16 @@ def _grouped(rows: list[dict[str, Any]]) -> list[tuple[Any, list[dict[str, Any]]
     return groups
 
 
-def _submission_context(request: HttpRequest, submission: Submission, **extra: Any) -> dict[str, Any]:
-    check, previous = services.check_submission(submission)
-    rows = _rows(submission, check, previous)
+def _submission_context(
+    request: HttpRequest, submission: Submission, checked: tuple[Any, Submission | None] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The entry page's context. ``checked``: the check of the current values (and the previous submission) when the
+    caller has just made it — the autosave's service checks the values it saved — so it is not made again."""
+    check, previous = checked if checked is not None else services.check_submission(submission)
+    values = services.current_values(submission)
+    rows = _rows(submission, check, previous, values)
     today = clock.today()
-    _, explanations = services.current_values(submission)
+    _, explanations = values
     pending_unlock = submission.unlock_requests.filter(status=UnlockRequest.Decision.PENDING).first()
     return {
         "submission": submission,
@@ -301,7 +309,8 @@ def submission_save(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return redirect("reporting:submission", pk=submission.pk)
     submission.refresh_from_db()
-    context = _submission_context(request, submission, result=result, saved_at=timezone.localtime())
+    checked = (result.check, result.previous) if result.check is not None else None
+    context = _submission_context(request, submission, checked, result=result, saved_at=timezone.localtime())
     _mark_reveals(request, context["rows"])
     if request.headers.get("HX-Request"):
         return render(request, "reporting/_save_response.html", context)
