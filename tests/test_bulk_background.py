@@ -386,3 +386,77 @@ def test_an_interrupted_check_or_apply_is_reported_and_can_be_done_again(
     client.post(f"/bulk/imports/{applying.pk}/apply/")
     services.run_apply(applying.pk)
     assert stored(target) == NUMBERS
+
+
+def _task_row(upload: Import, status: str, started_minutes_ago: float) -> None:
+    import datetime
+    import uuid
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    now = timezone.now()
+    DBTaskResult.objects.create(
+        id=uuid.uuid4(), status=status, args_kwargs={"args": [upload.pk], "kwargs": {}},
+        task_path=services.apply_import_task.module_path, queue_name="default", backend_name="default",
+        priority=0, run_after=now, started_at=now - datetime.timedelta(minutes=started_minutes_ago),
+        exception_class_path="", traceback="",
+    )  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_worker_is_recognised_at_once_on_postgresql(cast: Cast, world: ReportingCycle, settings: Any) -> None:
+    """A worker that took the apply over a minute ago but holds no lock on the import is gone: on PostgreSQL the
+    import says so at once (not after BULK_STALLED_MINUTES); a live apply, or one still queued, is left alone."""
+    import threading
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    settings.BULK_BACKGROUND_BYTES = 10**9
+    settings.TASKS = DUMMY
+    client = cast.client("city-hz")
+    target = m11("杭州市")
+    data = fill(download_template(client, cast.orgs["hangzhou"].pk, target.period_id), NUMBERS)
+    upload_ = upload(client, "杭州.xlsx", data)
+    assert upload_.status == Import.Status.CHECKED
+    Import.objects.filter(pk=upload_.pk).update(status=Import.Status.APPLYING, touched_at=timezone.now())
+    page = f"/bulk/imports/{upload_.pk}/"
+
+    _task_row(upload_, "READY", 0)  # queued behind other work: not dead
+    assert "上次导入中断" not in client.get(page).content.decode()
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.all().delete()
+    _task_row(upload_, "RUNNING", 0.2)  # just taken: the apply may not have its lock yet
+    assert "上次导入中断" not in client.get(page).content.decode()
+    DBTaskResult.objects.all().delete()
+    _task_row(upload_, "RUNNING", 2)
+
+    if connection.vendor == "postgresql":
+        # A live apply holds the row: left alone however long it runs.
+        holding, release = threading.Event(), threading.Event()
+
+        def apply_in_progress() -> None:
+            with transaction.atomic():
+                Import.objects.select_for_update().get(pk=upload_.pk)
+                holding.set()
+                release.wait(10)
+            connection.close()
+
+        worker = threading.Thread(target=apply_in_progress)
+        worker.start()
+        assert holding.wait(10)
+        try:
+            assert "上次导入中断" not in client.get(page).content.decode()
+            assert Import.objects.get(pk=upload_.pk).status == Import.Status.APPLYING
+        finally:
+            release.set()
+            worker.join()
+        # No lock, the task taken two minutes ago: the worker died.
+        assert "上次导入中断" in client.get(page).content.decode()
+        assert Import.objects.get(pk=upload_.pk).status == Import.Status.CHECKED
+    else:
+        # SQLite has no row locks to tell by: the stall period decides.
+        assert "上次导入中断" not in client.get(page).content.decode()
+        assert Import.objects.get(pk=upload_.pk).status == Import.Status.APPLYING

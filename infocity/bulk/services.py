@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -461,14 +461,12 @@ def expire_stalled(upload: Import) -> Import:
     if upload.status not in stalled or upload.touched_at is None:
         return upload
     cutoff = timezone.now() - datetime.timedelta(minutes=settings.BULK_STALLED_MINUTES)
-    if upload.touched_at > cutoff:
+    died = upload.touched_at > cutoff and _apply_worker_died(upload)
+    if upload.touched_at > cutoff and not died:
         return upload
     with transaction.atomic():
-        locked = (
-            Import.objects.select_for_update(skip_locked=True)
-            .filter(pk=upload.pk, status__in=stalled, touched_at__lt=cutoff)
-            .first()
-        )
+        candidates = Import.objects.select_for_update(skip_locked=True).filter(pk=upload.pk, status__in=stalled)
+        locked = (candidates if died else candidates.filter(touched_at__lt=cutoff)).first()
         if locked is None:
             return Import.objects.get(pk=upload.pk)
         if locked.status == Import.Status.CHECKING:
@@ -482,6 +480,22 @@ def expire_stalled(upload: Import) -> Import:
         record(Action.BULK_CHECK, actor=None, target=locked,
                detail={"file": locked.filename, "interrupted": True, "status": locked.status})  # fmt: skip
     return locked
+
+
+def _apply_worker_died(upload: Import) -> bool:
+    """On PostgreSQL a dead worker is recognised at once, without waiting BULK_STALLED_MINUTES: a worker took the
+    apply's task over a minute ago (the task is RUNNING) and is not queued again, yet nobody holds the import's row —
+    which a running apply keeps locked from its first statement to its commit (``run_apply``). The worker was killed
+    or its machine restarted. (SQLite has no row locks to tell by; there the stall period decides.)"""
+    if upload.status != Import.Status.APPLYING or connection.vendor != "postgresql":
+        return False
+    from django_tasks_db.models import DBTaskResult
+
+    tasks = DBTaskResult.objects.filter(task_path=apply_import_task.module_path, args_kwargs__args=[upload.pk])
+    if tasks.filter(status="READY").exists():
+        return False
+    started_before = timezone.now() - datetime.timedelta(minutes=1)
+    return tasks.filter(status="RUNNING", started_at__lt=started_before).exists()
 
 
 # --- apply ---------------------------------------------------------------------------------------
