@@ -320,6 +320,46 @@ def bench_edition(shape: str) -> Edition:
     return publish_monthly_2016(BENCH_EDITION, "基准测试：全部按月填报")
 
 
+def organisation_tree(count: int, rng: random.Random) -> tuple[Any, Any, dict[str, Any], list[Any]]:
+    """The ministry, the monitoring agency, the 31 provinces (real GB/T 2260 divisions) and ``count`` cities
+    (``city_places``). The ministry, agency and provinces are created by the service; thousands of cities are
+    bulk-created with the same fields and materialised path as ``create_organisation()`` (no audit event each).
+    Returns (ministry, agency, provinces by division code, cities)."""
+    from infocity.organisations.models import Division, Organisation, OrganisationKind
+    from infocity.organisations.services import create_organisation
+
+    kind = OrganisationKind
+    ministry = create_organisation(actor=None, kind=kind.MINISTRY, name="工业和信息化部")
+    agency = create_organisation(actor=None, kind=kind.AGENCY, name="信息消费监测分析中心（基准测试）", parent=ministry)
+    provinces = {
+        division.code: create_organisation(
+            actor=None, kind=kind.PROVINCE, name=division.name, parent=ministry, division=division
+        )
+        for division in Division.objects.filter(level=Division.Level.PROVINCE).order_by("code")
+    }
+    places = city_places(count, rng)
+    existing = set(Division.objects.values_list("code", flat=True))
+    Division.objects.bulk_create(
+        [
+            Division(code=code, name=name, level=Division.Level.PREFECTURE, parent_id=province)
+            for code, name, province in places
+            if code not in existing
+        ]
+    )
+    cities = Organisation.objects.bulk_create(
+        [
+            Organisation(name=name, kind=kind.CITY, parent=provinces[province], division_id=code, path="")
+            for code, name, province in places
+        ],
+        batch_size=1000,
+    )
+    for city in cities:
+        assert city.parent is not None
+        city.path = f"{city.parent.path}{city.pk}/"
+    Organisation.objects.bulk_update(cities, ["path"], batch_size=1000)
+    return ministry, agency, provinces, cities
+
+
 def city_places(count: int, rng: random.Random) -> list[tuple[str, str, str]]:
     """(division code, name, province division code) for ``count`` cities: the real prefecture-level cities and
     municipalities first (in a seeded order), then synthetic divisions ``PP9nnn`` spread over the provinces."""
@@ -350,47 +390,15 @@ def generate(args: argparse.Namespace, report: Report) -> Cast:
     from infocity.analytics import services as analytics
     from infocity.demo.monitoring import CENTRAL, EAST, City, values_for
     from infocity.frameworks.models import DataItem
-    from infocity.organisations.models import Division, Organisation, OrganisationKind
-    from infocity.organisations.services import add_cities_to_cohort, create_cohort, create_organisation
+    from infocity.organisations.services import add_cities_to_cohort, create_cohort
     from infocity.reporting import services as reporting
     from infocity.reporting.models import DataValue, Period, Status, Submission
 
     rng = random.Random(args.seed)  # noqa: S311 — synthetic data
     clock = Clock()
-    kind = OrganisationKind
     log(f"generating: {args.cities} cities, {args.months} months, shape {args.shape}, seed {args.seed}")
     with transaction.atomic():
-        ministry = create_organisation(actor=None, kind=kind.MINISTRY, name="工业和信息化部")
-        agency = create_organisation(
-            actor=None, kind=kind.AGENCY, name="信息消费监测分析中心（基准测试）", parent=ministry
-        )
-        provinces = {
-            division.code: create_organisation(
-                actor=None, kind=kind.PROVINCE, name=division.name, parent=ministry, division=division
-            )
-            for division in Division.objects.filter(level=Division.Level.PROVINCE).order_by("code")
-        }
-        places = city_places(args.cities, rng)
-        existing = set(Division.objects.values_list("code", flat=True))
-        Division.objects.bulk_create(
-            [
-                Division(code=code, name=name, level=Division.Level.PREFECTURE, parent_id=province)
-                for code, name, province in places
-                if code not in existing
-            ]
-        )
-        # Thousands of cities: bulk-created with the same fields and materialised path as create_organisation().
-        cities = Organisation.objects.bulk_create(
-            [
-                Organisation(name=name, kind=kind.CITY, parent=provinces[province], division_id=code, path="")
-                for code, name, province in places
-            ],
-            batch_size=1000,
-        )
-        for city in cities:
-            assert city.parent is not None
-            city.path = f"{city.parent.path}{city.pk}/"
-        Organisation.objects.bulk_update(cities, ["path"], batch_size=1000)
+        _, agency, _, cities = organisation_tree(args.cities, rng)
 
         def account(username: str, organisation: Organisation, role: str) -> User:
             return create_account(
@@ -454,6 +462,8 @@ def generate(args: argparse.Namespace, report: Report) -> Cast:
 
         def rows(period: Period = period, slots: list[tuple[int, int, int]] = slots) -> Iterator[tuple[int, int, str]]:
             for pk, city_id, form_id in slots:
+                if form_id not in items:  # the progress report's form (P) has sections, no data items
+                    continue
                 form_code, form_items = items[form_id]
                 values = values_for(profiles[city_id], form_code, period.ends_on)
                 for code, item_id, boolean in form_items:
@@ -583,12 +593,12 @@ def measure_pages(args: argparse.Namespace, cast: Cast, report: Report) -> None:
     from django.urls import reverse
 
     from infocity.accounts.models import User
+    from infocity.accounts.second_factor import signed_in_client
     from infocity.organisations.models import Organisation
 
-    analyst = Client(HTTP_HOST="127.0.0.1")
-    analyst.force_login(User.objects.get(username=cast.analyst))
-    city_user = Client(HTTP_HOST="127.0.0.1")
-    city_user.force_login(User.objects.get(username=cast.city_user))
+    # Signed in as after a full login (the analyst with the second factor passed).
+    analyst = signed_in_client(User.objects.get(username=cast.analyst), HTTP_HOST="127.0.0.1")
+    city_user = signed_in_client(User.objects.get(username=cast.city_user), HTTP_HOST="127.0.0.1")
     city = Organisation.objects.get(pk=cast.dashboard_city)
     assert city.parent is not None
     download = "analytics:download"

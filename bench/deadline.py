@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.analytics import city_places, code_version, describe_database, insert_values, log, percentile  # noqa: E402
+from bench.analytics import code_version, describe_database, insert_values, log, organisation_tree, percentile  # noqa: E402
 
 if TYPE_CHECKING:
     from infocity.organisations.models import Organisation
@@ -146,47 +146,15 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
     from infocity.accounts.models import Role
     from infocity.accounts.services import create_account
     from infocity.frameworks.loading import EDITION_2016, load_edition_file
-    from infocity.organisations.models import Division, Organisation, OrganisationKind
-    from infocity.organisations.services import add_cities_to_cohort, create_cohort, create_organisation
+    from infocity.organisations.services import add_cities_to_cohort, create_cohort
     from infocity.reporting import services as reporting
 
     prepare_database(args)
     rng = random.Random(args.seed)  # noqa: S311 — synthetic data
-    kind = OrganisationKind
     log(f"generating: {args.cities} cities with a reporter and an approver each")
     password_hash = make_password(PASSWORD)  # one hash for every account: hashing is deliberately slow
     with transaction.atomic():
-        ministry = create_organisation(actor=None, kind=kind.MINISTRY, name="工业和信息化部")
-        agency = create_organisation(
-            actor=None, kind=kind.AGENCY, name="信息消费监测分析中心（基准测试）", parent=ministry
-        )
-        provinces = {
-            division.code: create_organisation(
-                actor=None, kind=kind.PROVINCE, name=division.name, parent=ministry, division=division
-            )
-            for division in Division.objects.filter(level=Division.Level.PROVINCE).order_by("code")
-        }
-        places = city_places(args.cities, rng)
-        existing = set(Division.objects.values_list("code", flat=True))
-        Division.objects.bulk_create(
-            [
-                Division(code=code, name=name, level=Division.Level.PREFECTURE, parent_id=province)
-                for code, name, province in places
-                if code not in existing
-            ]
-        )
-        # Bulk-created with the same fields and materialised path as create_organisation(), as bench/analytics.py.
-        cities = Organisation.objects.bulk_create(
-            [
-                Organisation(name=name, kind=kind.CITY, parent=provinces[province], division_id=code, path="")
-                for code, name, province in places
-            ],
-            batch_size=1000,
-        )
-        for city in cities:
-            assert city.parent is not None
-            city.path = f"{city.parent.path}{city.pk}/"
-        Organisation.objects.bulk_update(cities, ["path"], batch_size=1000)
+        _, agency, provinces, cities = organisation_tree(args.cities, rng)
 
         def account(username: str, organisation: Organisation, role: str) -> None:
             create_account(actor=None, username=username, full_name=username, organisation=organisation, role=role,
@@ -195,8 +163,10 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
         analyst = create_account(actor=None, username="bench-analyst", full_name="bench-analyst", organisation=agency,
                                  role=Role.ANALYST, password="", password_hash=make_password(None),
                                  must_change_password=False)  # fmt: skip
-        for code, province in {p[2]: provinces[p[2]] for p in places}.items():  # submit() notifies the province
-            account(f"province-{code}", province, Role.PROVINCE_REVIEWER)
+        used = {city.parent_id for city in cities}  # submit() notifies the province
+        for code, province in provinces.items():
+            if province.pk in used:
+                account(f"province-{code}", province, Role.PROVINCE_REVIEWER)
         for city in cities:
             account(f"city-{city.division_id}", city, Role.CITY_REPORTER)
             account(f"city-{city.division_id}-approver", city, Role.CITY_APPROVER)

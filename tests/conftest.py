@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from infocity.accounts.models import SECOND_FACTOR_ROLES, Role, User
+from infocity.accounts.models import Role, User
 from infocity.accounts.services import create_account
 from infocity.organisations.divisions import sync_divisions
 from infocity.organisations.models import Division, Organisation, OrganisationKind
@@ -36,17 +36,9 @@ class Cast:
 def signed_in(user: User) -> Client:
     """A client logged in as ``user`` as after a full login: with the second factor passed where the role needs
     one (the login itself, with its codes, has its own tests)."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from infocity.accounts.second_factor import signed_in_client
 
-    client = Client()
-    client.force_login(user)
-    if user.role in SECOND_FACTOR_ROLES:
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        device = device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+    client: Client = signed_in_client(user)
     return client
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from typing import Any
 
 import segno
 from django.db import transaction
@@ -130,3 +131,21 @@ def reset(*, actor: User, user: User, request: HttpRequest | None = None) -> int
     removed, _ = TOTPDevice.objects.filter(user=user).delete()
     record(Action.OTP_RESET, actor=actor, request=request, target=user, detail={"devices": removed})
     return int(removed)
+
+
+def signed_in_client(user: User, **defaults: Any) -> Any:
+    """A Django test client logged in as ``user`` as after a full login: with the second factor passed where the
+    role needs one (a confirmed device is created if the account has none). For the tests and benchmarks, which
+    measure or check what comes after the login; the login itself has its own tests."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client = Client(**defaults)
+    client.force_login(user)
+    if user.role in SECOND_FACTOR_ROLES:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        device = device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
