@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -123,14 +124,29 @@ class Platform:
 # --- databases ------------------------------------------------------------------------------------------
 
 
-class Databases:
-    """Where a test's databases live: SQLite files in a directory, or databases on a PostgreSQL server."""
+class Databases(ABC):
+    """Where a test's databases live: SQLite files in a directory, or databases on a PostgreSQL server. The two
+    kinds below say how a database is named, made and dropped; the rest is common."""
 
     def __init__(self) -> None:
         self.made: list[str] = []
 
+    @property
+    @abstractmethod
+    def vendor(self) -> str:
+        """``sqlite`` or ``postgresql``, as Django's ``connection.vendor``."""
+
+    @abstractmethod
     def url(self, name: str) -> str:
-        raise NotImplementedError
+        """The ``DATABASE_URL`` of the database ``name``."""
+
+    @abstractmethod
+    def _create(self, name: str, template: str | None) -> None:
+        """Make the database ``name``: empty, or a copy of ``template``."""
+
+    @abstractmethod
+    def drop(self, name: str) -> None:
+        """Remove the database ``name`` if it exists."""
 
     def create(self, name: str, template: str | None = None) -> str:
         """A new empty database (or a copy of ``template``, which no process may be using); its URL."""
@@ -139,24 +155,15 @@ class Databases:
         self.made.append(name)
         return self.url(name)
 
-    def _create(self, name: str, template: str | None) -> None:
-        raise NotImplementedError
-
-    def drop(self, name: str) -> None:
-        raise NotImplementedError
-
+    @abstractmethod
     def wait_idle(self, name: str, timeout: float = 60) -> None:
         """Until no session is left on the database (a killed client's server process may still be finishing what
-        it was sent — even a COMMIT); nothing to wait for with SQLite, where the client was the database."""
+        it was sent — even a COMMIT)."""
 
     def drop_all(self) -> None:
         for name in reversed(dict.fromkeys(self.made)):
             self.drop(name)
         self.made.clear()
-
-    @property
-    def vendor(self) -> str:
-        raise NotImplementedError
 
 
 class SqliteDatabases(Databases):
@@ -186,6 +193,9 @@ class SqliteDatabases(Databases):
     def drop(self, name: str) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.path(name)}{suffix}").unlink(missing_ok=True)
+
+    def wait_idle(self, name: str, timeout: float = 60) -> None:
+        return  # nothing outlives the client with SQLite: the client was the database
 
 
 class PostgresDatabases(Databases):
