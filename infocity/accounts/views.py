@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -242,31 +244,43 @@ def user_role(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:user_detail", pk=account.pk)
 
 
+def _account_action(
+    request: HttpRequest, pk: int, act: Callable[[User, User], object], done: str, refused: tuple[type[Exception], ...]
+) -> HttpResponse:
+    """A system administrator's action on one account from its detail page: the account as the actor may see it,
+    the service's refusal shown as the reason, success as ``done``; back to the account either way."""
+    actor = _acting_user(request)
+    account = get_user_for(actor, pk)
+    try:
+        act(actor, account)
+    except refused as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    else:
+        messages.success(request, done)
+    return redirect("accounts:user_detail", pk=account.pk)
+
+
 @role_required(Role.SYSADMIN)
 @require_POST
 def user_active(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _acting_user(request)
-    account = get_user_for(actor, pk)
     if request.POST.get("active") not in {"0", "1"}:
+        get_user_for(_acting_user(request), pk)  # another tenant's account answers 404 first
         return HttpResponseBadRequest(_("请求缺少“启用/停用”参数，请从账号页面重新操作。"))
     active = request.POST["active"] == "1"
-    try:
-        services.set_active(actor=actor, user=account, active=active, request=request)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("账号已启用。") if active else _("账号已停用，该用户将无法登录。"))
-    return redirect("accounts:user_detail", pk=account.pk)
+    return _account_action(
+        request, pk,
+        lambda actor, account: services.set_active(actor=actor, user=account, active=active, request=request),
+        _("账号已启用。") if active else _("账号已停用，该用户将无法登录。"), (ValidationError,),
+    )  # fmt: skip
 
 
 @role_required(Role.SYSADMIN)
 @require_POST
 def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _acting_user(request)
-    account = get_user_for(actor, pk)
-    services.unlock(actor=actor, user=account, request=request)
-    messages.success(request, _("账号已解除锁定。"))
-    return redirect("accounts:user_detail", pk=account.pk)
+    return _account_action(
+        request, pk, lambda actor, account: services.unlock(actor=actor, user=account, request=request),
+        _("账号已解除锁定。"), (),
+    )  # fmt: skip
 
 
 @role_required(Role.SYSADMIN)
@@ -337,26 +351,16 @@ def second_factor_enrol(request: HttpRequest) -> HttpResponse:
 @role_required(Role.SYSADMIN)
 @require_POST
 def user_end_sessions(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _acting_user(request)
-    account = get_user_for(actor, pk)
-    try:
-        services.end_sessions(actor=actor, user=account, request=request)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("已结束该用户的全部会话，其在任何电脑上的下一次操作都须重新登录。"))
-    return redirect("accounts:user_detail", pk=account.pk)
+    return _account_action(
+        request, pk, lambda actor, account: services.end_sessions(actor=actor, user=account, request=request),
+        _("已结束该用户的全部会话，其在任何电脑上的下一次操作都须重新登录。"), (ValidationError,),
+    )  # fmt: skip
 
 
 @role_required(Role.SYSADMIN)
 @require_POST
 def user_reset_second_factor(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _acting_user(request)
-    account = get_user_for(actor, pk)
-    try:
-        second_factor_service.reset(actor=actor, user=account, request=request)
-    except second_factor_service.SecondFactorError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("已重置该账号的二次验证，其下次登录时须重新绑定验证器。"))
-    return redirect("accounts:user_detail", pk=account.pk)
+    return _account_action(
+        request, pk, lambda actor, account: second_factor_service.reset(actor=actor, user=account, request=request),
+        _("已重置该账号的二次验证，其下次登录时须重新绑定验证器。"), (second_factor_service.SecondFactorError,),
+    )  # fmt: skip
