@@ -360,6 +360,22 @@ def organisation_tree(count: int, rng: random.Random) -> tuple[Any, Any, dict[st
     return ministry, agency, provinces, cities
 
 
+def city_profiles(cities: list[Any], rng: random.Random) -> dict[int, Any]:
+    """Each city's profile for the demonstration's value trajectories (``infocity.demo.monitoring.values_for``):
+    its region's level, a seeded population between 30 and 3,000 (10,000 people) and its own noise."""
+    from infocity.demo.monitoring import CENTRAL, EAST, City
+
+    profiles: dict[int, City] = {}
+    for city in cities:
+        assert city.division_id is not None
+        prefix = city.division_id[:2]
+        base = 1.0 if prefix in EAST else 0.85 if prefix in CENTRAL else 0.72
+        population = min(3000.0, max(30.0, rng.lognormvariate(math.log(450), 0.6)))
+        noise = random.Random(rng.random())  # noqa: S311 — synthetic data
+        profiles[city.pk] = City(city, population, base * rng.uniform(0.93, 1.05), noise)
+    return profiles
+
+
 def city_places(count: int, rng: random.Random) -> list[tuple[str, str, str]]:
     """(division code, name, province division code) for ``count`` cities: the real prefecture-level cities and
     municipalities first (in a seeded order), then synthetic divisions ``PP9nnn`` spread over the provinces."""
@@ -388,7 +404,7 @@ def generate(args: argparse.Namespace, report: Report) -> Cast:
     from infocity.accounts.models import Role
     from infocity.accounts.services import create_account
     from infocity.analytics import services as analytics
-    from infocity.demo.monitoring import CENTRAL, EAST, City, values_for
+    from infocity.demo.monitoring import values_for
     from infocity.frameworks.models import DataItem
     from infocity.organisations.services import add_cities_to_cohort, create_cohort
     from infocity.reporting import services as reporting
@@ -439,15 +455,7 @@ def generate(args: argparse.Namespace, report: Report) -> Cast:
     report.steps.append(("organisations+cycles", clock.lap()))
     log(f"  organisations, cycles and {Submission.objects.count():,} expected submissions created")
 
-    # City profiles for the demonstration's value trajectories (infocity.demo.monitoring.values_for).
-    profiles: dict[int, City] = {}
-    for city in cities:
-        assert city.division_id is not None
-        prefix = city.division_id[:2]
-        base = 1.0 if prefix in EAST else 0.85 if prefix in CENTRAL else 0.72
-        population = min(3000.0, max(30.0, rng.lognormvariate(math.log(450), 0.6)))
-        noise = random.Random(rng.random())  # noqa: S311 — synthetic data
-        profiles[city.pk] = City(city, population, base * rng.uniform(0.93, 1.05), noise)
+    profiles = city_profiles(cities, rng)
     items: dict[int, tuple[str, list[tuple[str, int, bool]]]] = {}
     for item in DataItem.objects.filter(edition=edition).select_related("form").order_by("form__order", "order"):
         entry = items.setdefault(item.form_id, (item.form.code, []))

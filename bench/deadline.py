@@ -52,7 +52,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.analytics import code_version, describe_database, insert_values, log, organisation_tree, percentile  # noqa: E402
+from bench.analytics import (  # noqa: E402
+    city_profiles,
+    code_version,
+    describe_database,
+    insert_values,
+    log,
+    organisation_tree,
+    percentile,
+)
 
 if TYPE_CHECKING:
     from infocity.organisations.models import Organisation
@@ -194,18 +202,12 @@ def fill_history_and_plan(args: argparse.Namespace, cities: list[Organisation], 
     from django.db import transaction
     from django.utils import timezone
 
-    from infocity.demo.monitoring import CENTRAL, EAST, City, values_for
+    from infocity.demo.monitoring import values_for
     from infocity.frameworks.models import DataItem
     from infocity.reporting.models import DataValue, Period, Status, Submission
 
     today = datetime.date.fromisoformat(args.today)
-    profiles: dict[int, City] = {}
-    for city in cities:
-        assert city.division_id is not None
-        prefix = city.division_id[:2]
-        base = 1.0 if prefix in EAST else 0.85 if prefix in CENTRAL else 0.72
-        population = min(3000.0, max(30.0, rng.lognormvariate(math.log(450), 0.6)))
-        profiles[city.pk] = City(city, population, base * rng.uniform(0.93, 1.05), random.Random(rng.random()))  # noqa: S311
+    profiles = city_profiles(cities, rng)
     items: dict[int, list[tuple[str, int, bool]]] = defaultdict(list)
     for item in DataItem.objects.filter(form__code__in=(*OPEN_FORMS, "A")).order_by("form__order", "order"):
         items[item.form_id].append((item.code, item.pk, item.value_type == DataItem.Type.BOOLEAN))
