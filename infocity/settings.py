@@ -175,6 +175,17 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "workspace:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+# Argon2id at OWASP's parameters (infocity/accounts/hashers.py); it also reads Argon2 hashes made with other
+# parameters. The others only read hashes made before: a password stored with any of them (or with other Argon2
+# parameters) is re-hashed with the first at its owner's next login. Django's own Argon2 hasher must not be listed
+# too: it has the same algorithm name and would take over reading the hashes.
+PASSWORD_HASHERS = [
+    "infocity.accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "infocity.accounts.validators.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
