@@ -200,9 +200,13 @@ LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
 # Failed logins from one address within the lockout window before that address is refused for a while.
 LOGIN_IP_FAILURE_LIMIT = envint("LOGIN_IP_FAILURE_LIMIT", 20)
 
-# Idle timeout: the session lasts SESSION_IDLE_MINUTES after the last request.
+# Idle timeout: the session lasts SESSION_IDLE_MINUTES after the last request. Activity re-saves it at most once per
+# SESSION_TOUCH_SECONDS (infocity.accounts.middleware.touch), so it ends between SESSION_IDLE_MINUTES minus that and
+# SESSION_IDLE_MINUTES after the last request, never later; not rewriting the session row on every request spares
+# the database a write and a commit per autosave.
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", 30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_TOUCH_SECONDS = envint("SESSION_TOUCH_SECONDS", 60)
 # Absolute timeout: a session ends this many hours after login, however active it is.
 SESSION_ABSOLUTE_HOURS = envint("SESSION_ABSOLUTE_HOURS", 12)
 SESSION_COOKIE_HTTPONLY = True

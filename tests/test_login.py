@@ -6,16 +6,20 @@ import datetime
 import re
 from typing import Any
 
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from infocity.accounts.middleware import SEEN_AT
 from infocity.accounts.models import LoginThrottle, User
 from infocity.audit.models import Action, AuditEvent, Outcome
 
 from .conftest import PASSWORD, Cast
 
 LOGIN = "/accounts/login/"
+IDLE = datetime.timedelta(minutes=30)
+MINUTE = datetime.timedelta(minutes=1)
 
 
 def post_login(client: Client, username: str, password: str, **extra: str) -> str:
@@ -125,13 +129,41 @@ def test_disabling_ends_an_open_session(cast: Cast) -> None:
     assert client.get("/").status_code == 302
 
 
+def session_expires(client: Client) -> datetime.datetime:
+    return Session.objects.get(session_key=client.cookies["sessionid"].value).expire_date
+
+
 def test_idle_timeout_is_thirty_minutes_and_sliding(cast: Cast) -> None:
     client = Client()
+    before = timezone.now()
     post_login(client, "city-hz", PASSWORD)
     assert client.session.get_expiry_age() == 30 * 60
+    assert before + IDLE <= session_expires(client) <= timezone.now() + IDLE
+    # Activity pushes the expiry forward, saving the session at most once a minute: right after the login there is
+    # nothing to write, and the session still ends no later than 30 minutes after this request.
     response = client.get("/")
-    # Every request pushes the expiry forward (the session cookie is re-sent with a fresh max-age).
+    assert "sessionid" not in response.cookies
+    assert session_expires(client) <= timezone.now() + IDLE
+    # A minute after the last save, a request saves it again: a new expiry, the cookie re-sent with a fresh max-age.
+    session = client.session
+    session[SEEN_AT] -= 60
+    session.save()
+    Session.objects.filter(session_key=session.session_key).update(expire_date=timezone.now() + IDLE - MINUTE)
+    before = timezone.now()
+    response = client.get("/")
     assert response.cookies["sessionid"]["max-age"] == 30 * 60
+    assert before + IDLE <= session_expires(client) <= timezone.now() + IDLE
+
+
+def test_the_session_touch_interval_never_outlives_the_idle_timeout(cast: Cast, settings: Any) -> None:
+    settings.SESSION_COOKIE_AGE = 120
+    settings.SESSION_TOUCH_SECONDS = 3600  # misconfigured: longer than the session itself
+    client = Client()
+    post_login(client, "city-hz", PASSWORD)
+    session = client.session
+    session[SEEN_AT] -= 61  # past half the session's age
+    session.save()
+    assert client.get("/").cookies["sessionid"]["max-age"] == 120
 
 
 def test_expired_session_sends_back_to_login(cast: Cast) -> None:

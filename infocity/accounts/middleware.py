@@ -16,15 +16,31 @@ from .models import User
 
 # The session key holding when the user logged in (seconds since the epoch), set by the login view.
 LOGIN_AT = "infocity_login_at"
+# The session key holding when the session was last saved for activity (seconds since the epoch).
+SEEN_AT = "infocity_seen_at"
 
 
 def stamp_login(request: HttpRequest) -> None:
-    request.session[LOGIN_AT] = time.time()
+    now = time.time()
+    request.session[LOGIN_AT] = now
+    request.session[SEEN_AT] = now
+
+
+def touch(request: HttpRequest, now: float) -> None:
+    """The sliding idle timeout. A session expires SESSION_COOKIE_AGE after it was last saved; activity saves it
+    again (a new expiry in the database, the cookie re-sent with a fresh max-age) once SESSION_TOUCH_SECONDS have
+    passed since the last save, not on every request — an autosave every few seconds need not also rewrite the
+    session row. So a session always ends between SESSION_COOKIE_AGE − SESSION_TOUCH_SECONDS and SESSION_COOKIE_AGE
+    after the last request: never later than the idle timeout."""
+    interval = min(settings.SESSION_TOUCH_SECONDS, settings.SESSION_COOKIE_AGE // 2)  # never outlives the session
+    seen = request.session.get(SEEN_AT)
+    if not isinstance(seen, int | float) or now - seen >= interval:
+        request.session[SEEN_AT] = now  # marks the session modified: SessionMiddleware saves it
 
 
 class SessionLimitsMiddleware:
-    """A session ends after SESSION_ABSOLUTE_HOURS however active it is (the idle timeout is the session cookie's
-    age), and when an administrator ended the user's sessions after it began."""
+    """A session ends after SESSION_COOKIE_AGE without a request (see ``touch``), after SESSION_ABSOLUTE_HOURS
+    however active it is, and when an administrator ended the user's sessions after it began."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -57,6 +73,7 @@ class SessionLimitsMiddleware:
                     response["HX-Redirect"] = reverse("accounts:login")
                     return response
                 return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}")
+            touch(request, time.time())
         return self.get_response(request)
 
 
