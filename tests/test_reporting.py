@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from infocity.accounts.models import User
@@ -679,3 +681,26 @@ def test_queues_tell_returns_apart(cast: Cast, cycle: ReportingCycle) -> None:
     assert submission.pk not in [s.pk for s in analyst["returned"]]
     city = {key: entries for key, _, entries in cast.client("city-hz").get("/").context["queue"].sections}
     assert submission.pk in [s.pk for s in city["returned"]]
+
+
+def test_the_menu_counts_unread_notifications_and_an_autosave_does_not_ask(cast: Cast, cycle: ReportingCycle) -> None:
+    submission = slot(cast, "hangzhou", "2016-M11")
+    fill(cast, submission)
+    send(cast, submission)
+    province = cast.client("province-zj")
+    unread = Notification.objects.filter(user=cast.users["province-zj"], read_at__isnull=True).count()
+    assert unread >= 1
+    html = province.get("/").content.decode()
+    assert f'<span class="badge text-bg-warning">{unread}</span>' in html
+    # An autosave answers a fragment without the menu: neither the badge's count nor the demo banner is queried.
+    draft = slot(cast, "guangzhou", "2016-M11")
+    client = cast.client("city-gz")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            reverse("reporting:save", args=[draft.pk]),
+            {"base_version": draft.version, "value-FBB_USERS": "10,000"},
+            headers={"HX-Request": "true"},
+        )
+    assert "已自动保存" in response.content.decode()
+    asked = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "reporting_notification" not in asked and "demo_demodataset" not in asked
