@@ -354,17 +354,15 @@ def previous_values_many(submissions: list[Submission]) -> dict[int, tuple[str, 
 
 
 def check_submission(
-    submission: Submission, raw: Mapping[str, str] | None = None
+    submission: Submission, raw: Mapping[str, str | None] | None = None
 ) -> tuple[CheckResult, Submission | None]:
     """Validate the submission's current values (or ``raw`` instead) against the edition's rules."""
     items = form_items(submission)
-    if raw is None:
-        current, _ = current_values(submission)
-        raw = {code: value or "" for code, value in current.items()}
+    typed = {code: value or "" for code, value in (raw if raw is not None else current_values(submission)[0]).items()}
     previous = previous_submission(submission)
     label = f"上期（{previous.period.label}）" if previous else "上期"
     compiled = compiled_edition(submission.period.cycle.edition)
-    return check_values(compiled, items, raw, values_of(previous, items), previous_label=label), previous
+    return check_values(compiled, items, typed, values_of(previous, items), previous_label=label), previous
 
 
 # --- saving ---------------------------------------------------------------------------------------
@@ -387,6 +385,7 @@ class SaveResult:
     locked: list[str] = field(default_factory=list)
     check: CheckResult | None = None
     previous: Submission | None = None  # the previous period's submission the check compared with
+    values: tuple[dict[str, str | None], dict[str, str]] | None = None  # the values and explanations now stored
 
 
 def _city_member(user: User, submission: Submission) -> bool:
@@ -532,18 +531,28 @@ def save_draft(
                 explanations={**current_explanations, **posted_explanations},
                 comment="；".join(f"{c.name}：您填写 {c.yours}，他人已改为 {c.theirs}" for c in result.conflicts),
             )
+        after = current, current_explanations
         if changes or explanation_changes:
             now = clock.now()
-            for code in set(changes) | set(explanation_changes):
-                item = items[code]
-                dv, _created = DataValue.objects.get_or_create(submission=locked, item=item)
-                if code in changes:
-                    _store(dv, item, changes[code])
-                if code in explanation_changes:
-                    dv.explanation = explanation_changes[code]
+            touched = [items[code] for code in sorted(set(changes) | set(explanation_changes))]
+            # The submission's row lock keeps anyone else from adding its values meanwhile, so the rows that do not
+            # exist yet are simply inserted.
+            stored = {dv.item_id: dv for dv in DataValue.objects.filter(submission=locked, item__in=touched)}
+            new: list[DataValue] = []
+            for item in touched:
+                dv = stored.get(item.pk) or DataValue(submission=locked, item=item)
+                if item.code in changes:
+                    _store(dv, item, changes[item.code])
+                if item.code in explanation_changes:
+                    dv.explanation = explanation_changes[item.code]
                 dv.updated_at, dv.updated_by = now, actor
-                dv.save()
-            _new_version(locked, V.SAVE, actor)
+                if dv.pk is None:
+                    new.append(dv)
+                else:
+                    dv.save(update_fields=["number", "text", "explanation", "updated_at", "updated_by"])
+            DataValue.objects.bulk_create(new)
+            after = current_values(locked)  # as stored (rounded to the column), once for the version and the check
+            _new_version(locked, V.SAVE, actor, values=after[0], explanations=after[1])
             result.applied = sorted(changes)
         if changes or explanation_changes or result.conflicts:
             record(
@@ -554,7 +563,8 @@ def save_draft(
                 detail={"items": sorted(changes), "explanations": sorted(explanation_changes),
                         "conflicts": [c.code for c in result.conflicts]},
             )  # fmt: skip
-    result.check, result.previous = check_submission(locked)
+    result.check, result.previous = check_submission(locked, after[0])
+    result.values = after
     return result
 
 

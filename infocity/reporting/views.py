@@ -201,15 +201,24 @@ def _can(user: User, submission: Submission) -> dict[str, bool]:
 
 
 def _rows(
-    submission: Submission, check: Any, previous: Submission | None, values: tuple[Any, Any] | None = None
+    submission: Submission,
+    check: Any,
+    previous: Submission | None,
+    values: tuple[Any, Any] | None = None,
+    fragment: bool = False,
 ) -> list[dict[str, Any]]:
     """One row per item, grouped by area, with the value, the previous value, messages and comments. ``values``:
-    the submission's current values and explanations when the caller has read them already."""
+    the submission's current values and explanations when the caller has read them already. ``fragment``: for an
+    htmx answer that swaps in messages and explanation boxes only — the previous values and the reviewer's
+    comments, which it does not show, are not read."""
     items = services.form_items(submission)
     current, explanations = values if values is not None else services.current_values(submission)
-    previous_values, _ = services.current_values(previous) if previous else ({}, {})
-    last_return = submission.versions.filter(action=SubmissionVersion.Action.RETURN).order_by("-number").first()
-    comments = last_return.item_comments if last_return and submission.status == Status.DRAFT else {}
+    previous_values: dict[str, Any] = {}
+    comments: dict[str, str] = {}
+    if not fragment:
+        previous_values, _ = services.current_values(previous) if previous else ({}, {})
+        last_return = submission.versions.filter(action=SubmissionVersion.Action.RETURN).order_by("-number").first()
+        comments = last_return.item_comments if last_return and submission.status == Status.DRAFT else {}
     rows = []
     for item in items:
         item_messages = check.for_item(item.code) if check else []
@@ -242,13 +251,20 @@ def _grouped(rows: list[dict[str, Any]]) -> list[tuple[Any, list[dict[str, Any]]
 
 
 def _submission_context(
-    request: HttpRequest, submission: Submission, checked: tuple[Any, Submission | None] | None = None, **extra: Any
+    request: HttpRequest,
+    submission: Submission,
+    checked: tuple[Any, Submission | None] | None = None,
+    values: tuple[dict[str, str | None], dict[str, str]] | None = None,
+    fragment: bool = False,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """The entry page's context. ``checked``: the check of the current values (and the previous submission) when the
-    caller has just made it — the autosave's service checks the values it saved — so it is not made again."""
-    check, previous = checked if checked is not None else services.check_submission(submission)
-    values = services.current_values(submission)
-    rows = _rows(submission, check, previous, values)
+    """The entry page's context. ``checked``: the check of the current values (and the previous submission), and
+    ``values``: the current values and explanations, when the caller has them already — the autosave's service
+    reads and checks the values it saved — so they are not read and checked again. ``fragment``: see ``_rows``."""
+    if values is None:
+        values = services.current_values(submission)
+    check, previous = checked if checked is not None else services.check_submission(submission, values[0])
+    rows = _rows(submission, check, previous, values, fragment)
     today = clock.today()
     _, explanations = values
     pending_unlock = submission.unlock_requests.filter(status=UnlockRequest.Decision.PENDING).first()
@@ -308,9 +324,13 @@ def submission_save(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "reporting/_save_response.html", {"error": " ".join(error.messages)})
         messages.error(request, " ".join(error.messages))
         return redirect("reporting:submission", pk=submission.pk)
-    submission.refresh_from_db()
+    # The service's locked copy is the submission as saved (with its period, cycle and edition).
+    submission = result.submission
     checked = (result.check, result.previous) if result.check is not None else None
-    context = _submission_context(request, submission, checked, result=result, saved_at=timezone.localtime())
+    fragment = bool(request.headers.get("HX-Request"))
+    context = _submission_context(
+        request, submission, checked, result.values, fragment, result=result, saved_at=timezone.localtime()
+    )
     _mark_reveals(request, context["rows"])
     if request.headers.get("HX-Request"):
         return render(request, "reporting/_save_response.html", context)
@@ -329,10 +349,10 @@ def submission_check(request: HttpRequest, pk: int) -> HttpResponse:
     if content.handler_for(submission) is not None:
         return redirect("progress:report", pk=submission.pk)
     raw, explanations = _posted_values(request, submission)
-    current, _ = services.current_values(submission)
+    current, stored_explanations = services.current_values(submission)
     merged = {code: value or "" for code, value in current.items()} | raw
     check, previous = services.check_submission(submission, merged)
-    rows = _rows(submission, check, previous)
+    rows = _rows(submission, check, previous, (current, stored_explanations), fragment=True)
     for row in rows:
         row["explanation"] = explanations.get(row["item"].code, row["explanation"])
     _mark_reveals(request, rows)
