@@ -359,13 +359,12 @@ def gunicorn(env: dict[str, str], log_path: Path, workers: int = 2, threads: int
 
 
 def postgres_bin() -> Path | None:
-    """The directory of the PostgreSQL server binaries: the newest ``/usr/lib/postgresql/*/bin``, else ``initdb``
-    on the PATH."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).resolve().parent if initdb else None
+    """The directory of the PostgreSQL server binaries: where the backup command would find ``initdb`` (the newest
+    ``/usr/lib/postgresql/*/bin``, else the PATH)."""
+    from infocity.ops.backup import find_pg_program
+
+    initdb = find_pg_program("initdb")
+    return initdb.resolve().parent if initdb else None
 
 
 def unprivileged_user() -> pwd.struct_passwd | None:

@@ -545,22 +545,29 @@ def _version_key(path: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", path.parent.parent.name)) or (0,)
 
 
+def find_pg_program(name: str) -> Path | None:
+    """A PostgreSQL program (``pg_dump``, ``pg_restore``, ``initdb`` …) not named in ``PG_BIN_DIR``: the newest under
+    /usr/lib/postgresql/*/bin (a newer pg_dump reads older servers, an older one refuses newer servers), else on
+    PATH; None if neither has it."""
+    installed = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=_version_key)
+    installed = [path for path in installed if os.access(path, os.X_OK)]
+    if installed:
+        return installed[-1]
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
 def pg_tool(name: str) -> Path:
-    """``pg_dump`` or ``pg_restore``: from ``PG_BIN_DIR`` if set, else the newest under /usr/lib/postgresql/*/bin
-    (a newer pg_dump reads older servers, an older one refuses newer servers), else on PATH."""
+    """``pg_dump`` or ``pg_restore``: from ``PG_BIN_DIR`` if set, else as :func:`find_pg_program` finds it."""
     explicit = os.environ.get("PG_BIN_DIR")
     if explicit:
         candidate = Path(explicit) / name
         if not os.access(candidate, os.X_OK):
             raise BackupError(f"环境变量 PG_BIN_DIR={explicit} 指向的目录中没有可执行的 {name}：请改正该变量。")
         return candidate
-    installed = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=_version_key)
-    installed = [path for path in installed if os.access(path, os.X_OK)]
-    if installed:
-        return installed[-1]
-    found = shutil.which(name)
-    if found:
-        return Path(found)
+    found = find_pg_program(name)
+    if found is not None:
+        return found
     raise BackupError(
         f"找不到 PostgreSQL 客户端程序 {name}：请安装与数据库服务器同版本或更新的客户端"
         "（如 apt-get install postgresql-client-15），或用环境变量 PG_BIN_DIR 指明其所在目录。"
