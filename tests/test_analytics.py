@@ -151,6 +151,33 @@ def test_ratios_are_recomputed_from_summed_parts(cast: Cast, cycle: ReportingCyc
     assert nation.value == Decimal("64.545455") and nation.met == 2
 
 
+def test_accepting_unchanged_data_leaves_the_provisional_basis_alone(cast: Cast, cycle: ReportingCycle) -> None:
+    hz = cast.orgs["hangzhou"]
+
+    def stored(period: str, basis: str) -> dict[int, Any]:
+        rows = IndicatorValue.objects.filter(city=hz, period__code=period, basis=basis)
+        return {row.pk: (row.computed_at, row.value) for row in rows}
+
+    submission = send(cast, "hangzhou", "2016-M11", monthly(10000, 6200))
+    # Sent: the month enters the provisional basis with the province's provisional aggregate; nothing is accepted.
+    assert value(hz, "2016-M11", "A02", Basis.PROVISIONAL).value == Decimal("62")
+    assert aggregate(cast.orgs["zhejiang"], "2016-M11", "A02", Basis.PROVISIONAL).value == Decimal("62")
+    assert value(hz, "2016-M11", "A02").value is None
+    provisional = stored("2016-M11", Basis.PROVISIONAL)
+    assert provisional
+    with in_time(submission):
+        approved = reporting.approve_province(
+            actor=cast.users["province-zj"], submission=submission, expected_version=submission.version
+        )
+        reporting.accept(actor=cast.users["analyst"], submission=approved, expected_version=approved.version)
+    # Accepted as sent: the accepted basis takes the values and their aggregates …
+    assert value(hz, "2016-M11", "A02").value == Decimal("62")
+    assert aggregate(cast.orgs["zhejiang"], "2016-M11", "A02").value == Decimal("62")
+    # … and the provisional basis, which did not change, is not rewritten.
+    assert stored("2016-M11", Basis.PROVISIONAL) == provisional
+    assert aggregate(cast.orgs["zhejiang"], "2016-M11", "A02", Basis.PROVISIONAL).value == Decimal("62")
+
+
 def test_data_in_review_is_provisional_until_accepted(cast: Cast, cycle: ReportingCycle) -> None:
     sent = send(cast, "guangzhou", "2016-M11", monthly(40000, 2000))
     provisional = value(cast.orgs["guangzhou"], "2016-M11", "A02", Basis.PROVISIONAL)
@@ -571,4 +598,8 @@ def test_a_result_too_large_to_store_is_no_value_with_its_reason(cast: Cast, cyc
     huge = services._in_range(Fraction(10**20))
     assert huge is not None and not huge and "超出" in huge.reason  # type: ignore[union-attr]
     assert services._decimal(Fraction(10**20)) is None
+    # The acceptance computed the city's values; with them gone, a recomputation writes them again (an unchanged
+    # basis is left alone and writes nothing).
+    assert services.recompute(cast.orgs["hangzhou"], period) == 0
+    IndicatorValue.objects.filter(city=cast.orgs["hangzhou"], period=period).delete()
     assert services.recompute(cast.orgs["hangzhou"], period) > 0

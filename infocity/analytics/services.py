@@ -204,10 +204,26 @@ def _compute_city(
 
 
 @transaction.atomic
-def recompute(city: Organisation, period: Period, *, follow: bool = True) -> int:
+def _same(old: dict[int, IndicatorValue], fresh: dict[int, IndicatorValue]) -> bool:
+    """Whether freshly computed indicator values equal the stored ones in everything stored."""
+    fields = ("value", "missing_reason", "previous_value", "attainment", "gap", "parts")
+    return old.keys() == fresh.keys() and all(
+        all(getattr(old[key], name) == getattr(fresh[key], name) for name in fields) for key in old
+    )
+
+
+BASES = (Basis.ACCEPTED, Basis.PROVISIONAL)
+
+
+def recompute(city: Organisation, period: Period, *, follow: bool = True, bases: tuple[str, ...] = BASES) -> int:
     """Recompute one city's indicators for one period on both bases and move its contribution in the province's
     and the nation's aggregates by the difference; then the next period's (its "previous period" changed).
-    Returns the number of indicator values written."""
+    Returns the number of indicator values written.
+
+    A basis on which the city's values came out unchanged is left alone, with its aggregates and the next
+    periods: a submission sent to the province changes only the provisional basis, an acceptance only the accepted
+    one (unless the data changed in review). ``follow=False`` (the next period's recomputation) always applies:
+    there the previous period, which the aggregates read, did change."""
     compiled = compiled_edition(period.cycle.edition)
     indicators = _indicators(compiled, period)
     if not indicators:
@@ -219,11 +235,15 @@ def recompute(city: Organisation, period: Period, *, follow: bool = True) -> int
     before = previous_period(period)
     reported = _taking_part(Submission.objects.filter(city=city, period=period)).exists()
     written = 0
-    for basis in (Basis.ACCEPTED, Basis.PROVISIONAL):
+    changed: list[str] = []
+    for basis in bases:
         new = _compute_city(city, period, basis, compiled, indicators, before) if reported else []
         existing = IndicatorValue.objects.filter(period=period, city=city, basis=basis)
         old = {iv.indicator_id: iv for iv in existing}
         fresh = {row.indicator_id: row for row in new}
+        if follow and _same(old, fresh):
+            continue
+        changed.append(basis)
         part_deltas: dict[tuple[int, str], tuple[Decimal, int]] = {}
         count_deltas: dict[tuple[int, str], int] = {}
         for indicator_id in set(old) | set(fresh):
@@ -247,16 +267,16 @@ def recompute(city: Organisation, period: Period, *, follow: bool = True) -> int
         written += len(new)
         for scope in scopes:
             _apply(period, scope, basis, indicators, part_deltas, count_deltas, compiled, before)
-    if follow:
+    if follow and changed:
         for nxt in next_periods(period):
             if Submission.objects.filter(city=city, period=nxt).exists():
-                written += recompute(city, nxt, follow=False)
+                written += recompute(city, nxt, follow=False, bases=tuple(changed))
             else:
                 # The city is not in the next period, but the scopes' aggregates there read this period's sums
                 # through prev(): recompute them from their unchanged parts.
                 next_compiled = compiled_edition(nxt.cycle.edition)
                 next_indicators = _indicators(next_compiled, nxt)
-                for basis in (Basis.ACCEPTED, Basis.PROVISIONAL):
+                for basis in changed:
                     for scope in scopes:
                         if AggregateValue.objects.filter(period=nxt, scope=scope, basis=basis).exists():
                             _apply(nxt, scope, basis, next_indicators, {}, {}, next_compiled, previous_period(nxt))
