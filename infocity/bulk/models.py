@@ -108,6 +108,8 @@ class Import(models.Model):
     failure = models.TextField(blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     touched_at = models.DateTimeField(null=True, blank=True)  # last sign of life of its check or apply
+    # The task worker applying it ("host:pid"), so a worker that died is recognised on SQLite too.
+    worker = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["-uploaded_at", "-pk"]

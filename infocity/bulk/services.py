@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -476,26 +478,58 @@ def expire_stalled(upload: Import) -> Import:
         else:
             locked.status, locked.stage, locked.progress = Import.Status.CHECKED, "导入中断，可重新导入", 100
             locked.failure = "上次导入中断（后台任务被停止或服务器重启），没有写入任何数据。可以再次点击“导入”。"
+            # The dead worker's task stays "running" in the task table otherwise: it failed.
+            _apply_tasks(locked).filter(status="RUNNING").update(
+                status="FAILED", finished_at=timezone.now(), exception_class_path="builtins.SystemExit",
+                traceback="任务进程已终止（被强制结束或服务器重启），导入未完成，没有写入任何数据。",
+            )  # fmt: skip
         locked.save(update_fields=["status", "stage", "progress", "failure"])
         record(Action.BULK_CHECK, actor=None, target=locked,
                detail={"file": locked.filename, "interrupted": True, "status": locked.status})  # fmt: skip
     return locked
 
 
-def _apply_worker_died(upload: Import) -> bool:
-    """On PostgreSQL a dead worker is recognised at once, without waiting BULK_STALLED_MINUTES: a worker took the
-    apply's task over a minute ago (the task is RUNNING) and is not queued again, yet nobody holds the import's row —
-    which a running apply keeps locked from its first statement to its commit (``run_apply``). The worker was killed
-    or its machine restarted. (SQLite has no row locks to tell by; there the stall period decides.)"""
-    if upload.status != Import.Status.APPLYING or connection.vendor != "postgresql":
-        return False
+def _apply_tasks(upload: Import) -> Any:
     from django_tasks_db.models import DBTaskResult
 
-    tasks = DBTaskResult.objects.filter(task_path=apply_import_task.module_path, args_kwargs__args=[upload.pk])
+    return DBTaskResult.objects.filter(task_path=apply_import_task.module_path, args_kwargs__args=[upload.pk])
+
+
+def _apply_worker_died(upload: Import) -> bool:
+    """A dead worker is recognised at once, without waiting BULK_STALLED_MINUTES, when a worker took the apply's
+    task over a minute ago (the task is RUNNING), it is not queued again, and the worker is gone:
+
+    - on PostgreSQL, nobody holds the import's row — which a running apply keeps locked from its first statement to
+      its commit (``run_apply``; the caller takes the row with SKIP LOCKED, so a live apply is left alone);
+    - on SQLite, which has no row locks to tell by, the worker's process (recorded by ``apply_import_task``) no
+      longer exists on this machine. A worker on another machine, or not recorded, leaves it to the stall period."""
+    if upload.status != Import.Status.APPLYING:
+        return False
+    tasks = _apply_tasks(upload)
     if tasks.filter(status="READY").exists():
         return False
     started_before = timezone.now() - datetime.timedelta(minutes=1)
-    return tasks.filter(status="RUNNING", started_at__lt=started_before).exists()
+    if not tasks.filter(status="RUNNING", started_at__lt=started_before).exists():
+        return False
+    return connection.vendor == "postgresql" or _process_gone(upload.worker)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_gone(worker: str) -> bool:
+    """Whether the process named by ``_worker_name()`` has ended (False when that cannot be told from here)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, under another user
+        return False
+    return False
 
 
 # --- apply ---------------------------------------------------------------------------------------
@@ -523,6 +557,7 @@ def apply_import(*, actor: User, upload: Import, request: HttpRequest | None = N
 
 @task()
 def apply_import_task(import_id: int) -> None:
+    Import.objects.filter(pk=import_id).update(worker=_worker_name())  # committed before the apply's transaction
     run_apply(import_id)
 
 
