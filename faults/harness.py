@@ -359,8 +359,8 @@ def gunicorn(env: dict[str, str], log_path: Path, workers: int = 2, threads: int
 
 
 def postgres_bin() -> Path | None:
-    """The directory of the PostgreSQL server binaries: where the backup command would find ``initdb`` (the newest
-    ``/usr/lib/postgresql/*/bin``, else the PATH)."""
+    """The directory of the PostgreSQL server binaries: the newest ``/usr/lib/postgresql/*/bin`` with ``initdb``, else
+    ``initdb`` on the PATH (``find_pg_program``, which the backup command uses when ``PG_BIN_DIR`` is not set)."""
     from infocity.ops.backup import find_pg_program
 
     initdb = find_pg_program("initdb")

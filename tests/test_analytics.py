@@ -151,6 +151,15 @@ def test_ratios_are_recomputed_from_summed_parts(cast: Cast, cycle: ReportingCyc
     assert nation.value == Decimal("64.545455") and nation.met == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_recomputation_called_on_its_own_is_one_transaction(cast: Cast, cycle: ReportingCycle) -> None:
+    """Outside any transaction (a management command, a benchmark) the scope rows are still locked — on PostgreSQL
+    select_for_update outside a transaction is an error — and the whole recomputation commits at once."""
+    accept(cast, "hangzhou", "2016-M11", monthly(10000, 6200))
+    assert services.recompute(cast.orgs["hangzhou"], Period.objects.get(code="2016-M11"), force=True) > 0
+    assert value(cast.orgs["hangzhou"], "2016-M11", "A02").value == Decimal("62")
+
+
 def test_accepting_unchanged_data_leaves_the_provisional_basis_alone(cast: Cast, cycle: ReportingCycle) -> None:
     hz = cast.orgs["hangzhou"]
 
@@ -598,8 +607,4 @@ def test_a_result_too_large_to_store_is_no_value_with_its_reason(cast: Cast, cyc
     huge = services._in_range(Fraction(10**20))
     assert huge is not None and not huge and "超出" in huge.reason  # type: ignore[union-attr]
     assert services._decimal(Fraction(10**20)) is None
-    # The acceptance computed the city's values; with them gone, a recomputation writes them again (an unchanged
-    # basis is left alone and writes nothing).
-    assert services.recompute(cast.orgs["hangzhou"], period) == 0
-    IndicatorValue.objects.filter(city=cast.orgs["hangzhou"], period=period).delete()
-    assert services.recompute(cast.orgs["hangzhou"], period) > 0
+    assert services.recompute(cast.orgs["hangzhou"], period, force=True) > 0

@@ -69,10 +69,10 @@ def test_postgres_prepares_recurring_queries_unless_turned_off(tmp_path: Path) -
 
 @pytest.mark.django_db
 def test_on_postgresql_a_query_run_twice_is_prepared_on_the_server() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are a PostgreSQL setting")
-    if not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
-        pytest.skip("PG_PREPARED_STATEMENTS=0 in this environment")
+    options = connection.settings_dict.get("OPTIONS", {})
+    if connection.vendor != "postgresql" or os.environ.get("PG_PREPARED_STATEMENTS") == "0":
+        assert "server_side_binding" not in options and "prepare_threshold" not in options
+        return
     for _ in range(3):
         list(User.objects.filter(username="prepared-statement-probe"))
     with connection.cursor() as cursor:

@@ -203,7 +203,6 @@ def _compute_city(
     return rows
 
 
-@transaction.atomic
 def _same(old: dict[int, IndicatorValue], fresh: dict[int, IndicatorValue]) -> bool:
     """Whether freshly computed indicator values equal the stored ones in everything stored."""
     fields = ("value", "missing_reason", "previous_value", "attainment", "gap", "parts")
@@ -212,18 +211,17 @@ def _same(old: dict[int, IndicatorValue], fresh: dict[int, IndicatorValue]) -> b
     )
 
 
-BASES = (Basis.ACCEPTED, Basis.PROVISIONAL)
-
-
-def recompute(city: Organisation, period: Period, *, follow: bool = True, bases: tuple[str, ...] = BASES) -> int:
+@transaction.atomic
+def recompute(city: Organisation, period: Period, *, follow: bool = True, force: bool = False) -> int:
     """Recompute one city's indicators for one period on both bases and move its contribution in the province's
     and the nation's aggregates by the difference; then the next period's (its "previous period" changed).
     Returns the number of indicator values written.
 
-    A basis on which the city's values came out unchanged is left alone, with its aggregates and the next
-    periods: a submission sent to the province changes only the provisional basis, an acceptance only the accepted
-    one (unless the data changed in review). ``follow=False`` (the next period's recomputation) always applies:
-    there the previous period, which the aggregates read, did change."""
+    A basis on which the city's values for this period came out unchanged is not rewritten, nor are its aggregates
+    (they are summed from those values' parts): an acceptance of data as sent leaves the provisional basis alone.
+    The next periods are always recomputed, since they may read this period's raw values through ``prev()``
+    beyond what its stored values show. ``follow=False`` (the next period's recomputation, whose previous period
+    changed) and ``force=True`` (a repair) always rewrite."""
     compiled = compiled_edition(period.cycle.edition)
     indicators = _indicators(compiled, period)
     if not indicators:
@@ -235,15 +233,13 @@ def recompute(city: Organisation, period: Period, *, follow: bool = True, bases:
     before = previous_period(period)
     reported = _taking_part(Submission.objects.filter(city=city, period=period)).exists()
     written = 0
-    changed: list[str] = []
-    for basis in bases:
+    for basis in (Basis.ACCEPTED, Basis.PROVISIONAL):
         new = _compute_city(city, period, basis, compiled, indicators, before) if reported else []
         existing = IndicatorValue.objects.filter(period=period, city=city, basis=basis)
         old = {iv.indicator_id: iv for iv in existing}
         fresh = {row.indicator_id: row for row in new}
-        if follow and _same(old, fresh):
+        if follow and not force and _same(old, fresh):
             continue
-        changed.append(basis)
         part_deltas: dict[tuple[int, str], tuple[Decimal, int]] = {}
         count_deltas: dict[tuple[int, str], int] = {}
         for indicator_id in set(old) | set(fresh):
@@ -267,16 +263,16 @@ def recompute(city: Organisation, period: Period, *, follow: bool = True, bases:
         written += len(new)
         for scope in scopes:
             _apply(period, scope, basis, indicators, part_deltas, count_deltas, compiled, before)
-    if follow and changed:
+    if follow:
         for nxt in next_periods(period):
             if Submission.objects.filter(city=city, period=nxt).exists():
-                written += recompute(city, nxt, follow=False, bases=tuple(changed))
+                written += recompute(city, nxt, follow=False)
             else:
                 # The city is not in the next period, but the scopes' aggregates there read this period's sums
                 # through prev(): recompute them from their unchanged parts.
                 next_compiled = compiled_edition(nxt.cycle.edition)
                 next_indicators = _indicators(next_compiled, nxt)
-                for basis in changed:
+                for basis in (Basis.ACCEPTED, Basis.PROVISIONAL):
                     for scope in scopes:
                         if AggregateValue.objects.filter(period=nxt, scope=scope, basis=basis).exists():
                             _apply(nxt, scope, basis, next_indicators, {}, {}, next_compiled, previous_period(nxt))
