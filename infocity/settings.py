@@ -151,13 +151,6 @@ def _databases() -> dict[str, dict[str, Any]]:
             disable_server_side_cursors=envbool("DISABLE_SERVER_SIDE_CURSORS", False),
         )
     )
-    if db["ENGINE"] == "django.db.backends.postgresql" and envbool("PG_PREPARED_STATEMENTS", True):
-        # Parameters bound on the server, and a statement run twice on a connection kept prepared there: PostgreSQL
-        # then plans the requests' recurring queries once per connection instead of on every run (planning the
-        # scoped multi-table lookups cost more than running them: 1.0–1.4 ms against 0.3). Behind PgBouncer in
-        # transaction pooling mode this needs max_prepared_statements and PgBouncer 1.22+ (which handles the
-        # DEALLOCATE ALL psycopg sends after a rollback), or PG_PREPARED_STATEMENTS=0.
-        db.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
     if db["ENGINE"] == "django.db.backends.sqlite3":
         if db["NAME"] != ":memory:":
             Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from django.db import connection
-
-from infocity.accounts.models import User
-
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = (
     "import json, infocity.settings as s; db = s.DATABASES['default'];"
@@ -58,27 +53,6 @@ def test_postgres_through_database_url(tmp_path: Path) -> None:
     s = settings_with(tmp_path, DATABASE_URL="postgres://infocity:pw@db.internal:5433/infocity")
     assert s["engine"] == "django.db.backends.postgresql"
     assert (s["host"], s["port"], s["name"]) == ("db.internal", 5433, "infocity")
-
-
-def test_postgres_prepares_recurring_queries_unless_turned_off(tmp_path: Path) -> None:
-    url = "postgres://infocity:pw@db.internal:5433/infocity"
-    options = settings_with(tmp_path, DATABASE_URL=url, PG_PREPARED_STATEMENTS="1")["options"]
-    assert options == {"server_side_binding": True, "prepare_threshold": 2}
-    assert settings_with(tmp_path, DATABASE_URL=url, PG_PREPARED_STATEMENTS="0")["options"] == {}  # old PgBouncer
-
-
-@pytest.mark.django_db
-def test_on_postgresql_a_query_run_twice_is_prepared_on_the_server() -> None:
-    options = connection.settings_dict.get("OPTIONS", {})
-    if connection.vendor != "postgresql" or os.environ.get("PG_PREPARED_STATEMENTS") == "0":
-        assert "server_side_binding" not in options and "prepare_threshold" not in options
-        return
-    for _ in range(3):
-        list(User.objects.filter(username="prepared-statement-probe"))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
-    assert any("prepared-statement-probe" not in text and '"accounts_user"' in text for text in prepared), prepared
 
 
 def test_debug_and_hosts_from_environment(tmp_path: Path) -> None:
