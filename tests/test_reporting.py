@@ -549,6 +549,53 @@ def test_after_a_conflict_the_field_shows_the_other_value_so_autosave_cannot_ove
     assert values["FTTH_USERS"] == "7700"
 
 
+def test_an_autosave_reads_the_state_again_under_the_lock(cast: Cast, cycle: ReportingCycle) -> None:
+    """The autosave locks the row and reads its state again, so a copy read before the approver sent the
+    submission on saves nothing."""
+    submission = slot(cast, "hangzhou", "2016-M11")
+    fill(cast, submission)
+    stale = fresh(submission)
+    send(cast, fresh(submission))
+    with pytest.raises(services.WorkflowError, match="不能修改"):
+        services.save_draft(
+            actor=cast.users["city-hz"], submission=stale, raw={"LTE_USERS": "1"}, explanations={},
+            base_version=stale.version,
+        )  # fmt: skip
+    assert services.current_values(fresh(submission))[0]["LTE_USERS"] == "12000"
+    assert fresh(submission).status == Status.SUBMITTED
+
+
+def test_a_typed_value_costs_few_queries(cast: Cast, cycle: ReportingCycle) -> None:
+    """Deadline day: every typed value costs an autosave and a live check. The user is read with its organisation
+    and whether it enrolled a second factor in one query; the submission with its period, cycle, edition, form and
+    city in one; the autosave then locks the row alone and reads the stored values once."""
+    draft = slot(cast, "hangzhou", "2016-M11")
+    client = cast.client("city-hz")
+    values = {f"value-{code}": value for code, value in MONTHLY.items()}
+    client.post(reverse("reporting:save", args=[draft.pk]), {"base_version": 0, **values}, HTTP_HX_REQUEST="true")
+    typed = values | {"value-LTE_USERS": "12100"}
+    with CaptureQueriesContext(connection) as saved:
+        response = client.post(
+            reverse("reporting:save", args=[draft.pk]),
+            {"base_version": fresh(draft).version, **typed},
+            HTTP_HX_REQUEST="true",
+        )
+    assert "已自动保存" in response.content.decode()
+    with CaptureQueriesContext(connection) as checked:
+        response = client.post(reverse("reporting:check", args=[draft.pk]), typed, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and 'id="msg-LTE_USERS"' in response.content.decode()
+    for queries, most in ((saved, 12), (checked, 5)):
+        statements = [
+            q["sql"] for q in queries.captured_queries if q["sql"].split()[0] in {"SELECT", "INSERT", "UPDATE"}
+        ]
+        assert len(statements) <= most, "\n".join(statements)
+        assert sum('FROM "accounts_user"' in sql for sql in statements) == 1
+        assert not [sql for sql in statements if sql.startswith('SELECT "otp_totp_totpdevice"')]
+        assert not [sql for sql in statements if sql.startswith('SELECT "organisations_organisation"')]
+        assert not [sql for sql in statements if sql.startswith('SELECT "frameworks_edition"')]
+    assert services.current_values(fresh(draft))[0]["LTE_USERS"] == "12100"
+
+
 def test_explanations_conflict_like_values(cast: Cast, cycle: ReportingCycle) -> None:
     submission = slot(cast, "hangzhou", "2016-M11")
     fill(cast, submission)

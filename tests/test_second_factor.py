@@ -110,6 +110,15 @@ def test_a_city_reporter_may_enrol_and_is_then_asked_too(cast: Cast) -> None:
     assert password_login("city-hz").get("/")["Location"].startswith("/accounts/second-factor/?next=")
 
 
+def test_an_authenticator_enrolled_elsewhere_counts_at_the_next_request(cast: Cast) -> None:
+    """The user is loaded with whether a second factor is enrolled, in one query on every request (not kept in
+    the session): a session that began with a password alone is asked for the code as soon as a device exists."""
+    client = password_login("city-hz")
+    assert client.get("/").status_code == 200
+    TOTPDevice.objects.create(user=cast.users["city-hz"], name="app", confirmed=True)
+    assert client.get("/")["Location"].startswith("/accounts/second-factor/?next=")
+
+
 def test_the_system_administrator_resets_a_lost_authenticator(cast: Cast) -> None:
     city = cast.users["city-hz"]
     TOTPDevice.objects.create(user=city, name="app", confirmed=True)

@@ -105,7 +105,7 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from .second_factor import confirmed_device, required
+        from .second_factor import has_confirmed_device, required
 
         user = request.user
         # OTPMiddleware gives the user is_verified(): true once a one-time code was accepted in this session.
@@ -120,6 +120,6 @@ class SecondFactorMiddleware:
                 reverse("set_language"),
             }
             if request.path not in allowed and not request.path.startswith("/static/"):
-                target = "accounts:second_factor" if confirmed_device(user) else "accounts:second_factor_enrol"
+                target = "accounts:second_factor" if has_confirmed_device(user) else "accounts:second_factor_enrol"
                 return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

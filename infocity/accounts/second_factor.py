@@ -38,9 +38,18 @@ def confirmed_device(user: User) -> TOTPDevice | None:
     return device
 
 
+def has_confirmed_device(user: User) -> bool:
+    """Whether the user enrolled an authenticator; the request's user carries the answer from the query that
+    loaded it (``AccountBackend``), any other user is asked the database."""
+    known = getattr(user, "has_confirmed_device", None)
+    if isinstance(known, bool):
+        return known
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
 def required(user: User) -> bool:
     """Whether the user must pass a second factor: by role, or because they enrolled one themselves."""
-    return user.role in SECOND_FACTOR_ROLES or confirmed_device(user) is not None
+    return user.role in SECOND_FACTOR_ROLES or has_confirmed_device(user)
 
 
 def pending_device(user: User) -> TOTPDevice:

@@ -31,7 +31,9 @@ def submissions_visible_to(user: Any) -> QuerySet[Submission]:
 
 
 def get_submission_for(user: Any, pk: int) -> Submission:
-    return get_visible_or_404(user, submissions_visible_to(user), pk)
+    """One submission the user may see, with what its pages read: the period, cycle and edition (the checks), the
+    form and the city."""
+    return get_visible_or_404(user, submissions_visible_to(user).select_related("period__cycle__edition"), pk)
 
 
 def cycles_visible_to(user: Any) -> QuerySet[ReportingCycle]:

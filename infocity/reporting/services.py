@@ -248,11 +248,22 @@ def stored_value(dv: DataValue) -> Value | None:
 
 def current_values(submission: Submission) -> tuple[dict[str, str | None], dict[str, str]]:
     """The submission's values (canonical strings; unparseable drafts kept as typed) and explanations."""
-    values: dict[str, str | None] = {}
-    explanations: dict[str, str] = {}
     rows = DataValue.objects.filter(submission_id=submission.pk).values_list(
         "item__code", "item__value_type", "number", "text", "explanation"
     )
+    return _state_of(rows)
+
+
+def _row(item: DataItem, dv: DataValue) -> tuple[str, str, Decimal | None, str, str]:
+    return item.code, item.value_type, dv.number, dv.text, dv.explanation
+
+
+def _state_of(
+    rows: Iterable[tuple[str, str, Decimal | None, str, str]],
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Values and explanations from stored rows of (item code, value type, number, text, explanation)."""
+    values: dict[str, str | None] = {}
+    explanations: dict[str, str] = {}
     for code, value_type, number, text, explanation in rows:
         if number is not None:
             if value_type == DataItem.Type.BOOLEAN:
@@ -458,6 +469,15 @@ def check_open(submission: Submission) -> None:
     _check_open_for_city(submission)
 
 
+def _lock_state(submission: Submission) -> Submission:
+    """Lock the submission's row and read its state again under the lock (status, version, unlocked items, …),
+    in one single-table query. The period, form and city a submission belongs to never change, so what the
+    caller already read of them (``get_submission_for``: the period, cycle, edition, form and city) is kept."""
+    state = [f.attname for f in Submission._meta.concrete_fields if not f.is_relation and not f.primary_key]
+    submission.refresh_from_db(fields=state, from_queryset=Submission.objects.select_for_update())
+    return submission
+
+
 def save_draft(
     *,
     actor: User,
@@ -471,11 +491,7 @@ def save_draft(
     are written; one that someone else changed in between is not overwritten: it is reported as a conflict, and
     the user's attempt is kept as a version of its own."""
     with transaction.atomic():
-        locked = (
-            Submission.objects.select_for_update(of=("self",))  # the submission only, not its period or city
-            .select_related("period__cycle__edition", "form", "city")
-            .get(pk=submission.pk)
-        )
+        locked = _lock_state(submission)
         if not _city_member(actor, locked):
             raise PermissionDenied("只有本市的填报员和负责人可以填写本市的报送。")
         if locked.status != Status.DRAFT:
@@ -484,8 +500,14 @@ def save_draft(
         if base_version > locked.version or base_version < 0:
             raise WorkflowError("页面版本无效，请刷新页面后重试。")
         items = {item.code: item for item in form_items(locked)}
-        base_values, base_explanations = _state_at(locked, base_version)
-        current, current_explanations = current_values(locked)
+        by_pk = {item.pk: item for item in items.values()}
+        # Every stored row of the submission, read once: the current state, and the rows a change updates.
+        stored = {dv.item_id: dv for dv in DataValue.objects.filter(submission_id=locked.pk) if dv.item_id in by_pk}
+        current, current_explanations = _state_of(_row(by_pk[dv.item_id], dv) for dv in stored.values())
+        if base_version == locked.version:  # nothing happened since the user's page: it showed what is stored
+            base_values, base_explanations = current, current_explanations
+        else:
+            base_values, base_explanations = _state_at(locked, base_version)
 
         posted: dict[str, str | None] = {}
         for code, item in items.items():
@@ -537,7 +559,6 @@ def save_draft(
             touched = [items[code] for code in sorted(set(changes) | set(explanation_changes))]
             # The submission's row lock keeps anyone else from adding its values meanwhile, so the rows that do not
             # exist yet are simply inserted.
-            stored = {dv.item_id: dv for dv in DataValue.objects.filter(submission=locked, item__in=touched)}
             new: list[DataValue] = []
             for item in touched:
                 dv = stored.get(item.pk) or DataValue(submission=locked, item=item)
@@ -664,18 +685,11 @@ def fill_drafts(*, actor: User, fills: list[DraftFill], request: HttpRequest | N
         existing: dict[tuple[int, int], DataValue] = {
             (dv.submission_id, dv.item_id): dv for dv in DataValue.objects.filter(submission_id__in=by_id)
         }
-        state: dict[int, tuple[dict[str, str | None], dict[str, str]]] = {pk: ({}, {}) for pk in by_id}
         by_item_id = {pk: {item.pk: item for item in form_items(submission)} for pk, submission in locked.items()}
-        for (pk, item_id), dv in existing.items():
-            item = by_item_id[pk][item_id]
-            values, explanations = state[pk]
-            if dv.number is not None:
-                is_bool = item.value_type == DataItem.Type.BOOLEAN
-                values[item.code] = ("是" if dv.number else "否") if is_bool else format(dv.number.normalize(), "f")
-            elif dv.text:
-                values[item.code] = dv.text
-            if dv.explanation:
-                explanations[item.code] = dv.explanation
+        grouped: dict[int, list[DataValue]] = {pk: [] for pk in by_id}
+        for (pk, _item_id), dv in existing.items():
+            grouped[pk].append(dv)
+        state = {pk: _state_of(_row(by_item_id[pk][dv.item_id], dv) for dv in rows) for pk, rows in grouped.items()}
         rows: list[tuple[Any, ...]] = []
         written = 0
         moment = connection.ops.adapt_datetimefield_value(now)

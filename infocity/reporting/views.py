@@ -267,7 +267,10 @@ def _submission_context(
     rows = _rows(submission, check, previous, values, fragment)
     today = clock.today()
     _, explanations = values
-    pending_unlock = submission.unlock_requests.filter(status=UnlockRequest.Decision.PENDING).first()
+    can = _can(_user(request), submission)
+    # Shown beside the unlock request form only, which an accepted submission of the user's own city offers.
+    pending = submission.unlock_requests.filter(status=UnlockRequest.Decision.PENDING)
+    pending_unlock = pending.first() if can["request_unlock"] else None
     return {
         "submission": submission,
         "groups": _grouped(rows),
@@ -275,7 +278,7 @@ def _submission_context(
         "check": check,
         "previous": previous,
         "blockers": len(check.errors) + len(check.unexplained(explanations)),
-        "can": _can(_user(request), submission),
+        "can": can,
         "state": submission.period.state(today),
         "late": submission.is_late(today),
         "needs_extension": submission.needs_extension(today),
