@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -611,6 +612,31 @@ def test_explanations_conflict_like_values(cast: Cast, cycle: ReportingCycle) ->
     [conflict] = result.conflicts
     assert conflict.explanation and (conflict.theirs, conflict.yours) == ("甲的说明", "乙的说明")
     assert fresh(submission).versions.get(action="conflict").explanations["LTE_USERS"] == "乙的说明"
+
+
+def test_after_an_explanation_conflict_the_box_shows_the_other_text_so_autosave_cannot_overwrite_it(
+    cast: Cast, cycle: ReportingCycle
+) -> None:
+    submission = slot(cast, "hangzhou", "2016-M11")
+    fill(cast, submission)
+    base = fresh(submission).version
+    services.save_draft(
+        actor=cast.users["city-hz"], submission=submission, raw={}, explanations={"LTE_USERS": "甲的说明"},
+        base_version=base,
+    )  # fmt: skip
+    client = cast.client("city-hz-approver")
+    data = {f"value-{k}": v for k, v in MONTHLY.items()} | {"explain-LTE_USERS": "乙的说明", "base_version": str(base)}
+    html = client.post(reverse("reporting:save", args=[submission.pk]), data, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="conflicts"' in html
+    box = html[html.index('id="explain-wrap-LTE_USERS"') :]
+    assert 'hx-swap-oob="true"' in box[:200] and "甲的说明</textarea>" in box
+    # What the page then posts with the next change keeps the other person's explanation.
+    after = re.search(r'id="base-version" value="(\d+)"', html)
+    assert after is not None
+    data |= {"explain-LTE_USERS": "甲的说明", "value-FTTH_USERS": "7700", "base_version": after.group(1)}
+    client.post(reverse("reporting:save", args=[submission.pk]), data, HTTP_HX_REQUEST="true")
+    values, explanations = services.current_values(fresh(submission))
+    assert explanations["LTE_USERS"] == "甲的说明" and values["FTTH_USERS"] == "7700"
 
 
 def test_unlock_after_the_closing_date_lets_the_city_correct_only_the_named_items(

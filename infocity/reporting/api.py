@@ -358,7 +358,7 @@ def _text(row: dict[str, Any], key: str) -> str:
 
 
 def _find_submissions(user: User, rows: list[dict[str, Any]], problems: list[dict[str, Any]]) -> dict[int, Submission]:
-    visible = submissions_visible_to(user)
+    visible = submissions_visible_to(user).select_related("period__cycle__edition")  # the check reads the edition
     by_key: dict[tuple[str, ...], Submission | None] = {}
     found: dict[int, Submission] = {}
     for number, row in enumerate(rows, start=1):

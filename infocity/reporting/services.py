@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -282,13 +282,12 @@ def previous_submission(submission: Submission) -> Submission | None:
     values — in this cycle or an earlier one (the previous comparable period)."""
     return (
         Submission.objects.filter(
-            city=submission.city,
+            Exists(DataValue.objects.filter(submission=OuterRef("pk"))),
+            city_id=submission.city_id,
             form__code=submission.form.code,
             period__frequency=submission.period.frequency,
             period__ends_on__lt=submission.period.starts_on,
-            values__isnull=False,
         )
-        .distinct()
         .select_related("period")
         .order_by("-period__ends_on")
         .first()
@@ -318,13 +317,12 @@ def previous_values_many(submissions: list[Submission]) -> dict[int, tuple[str, 
     for (code, frequency), members in groups.items():
         candidates = (
             Submission.objects.filter(
+                Exists(DataValue.objects.filter(submission=OuterRef("pk"))),
                 city_id__in={s.city_id for s in members},
                 form__code=code,
                 period__frequency=frequency,
                 period__ends_on__lt=max(s.period.starts_on for s in members),
-                values__isnull=False,
             )
-            .distinct()
             .select_related("period")
             .order_by("-period__ends_on")
         )
@@ -471,8 +469,9 @@ def check_open(submission: Submission) -> None:
 
 def _lock_state(submission: Submission) -> Submission:
     """Lock the submission's row and read its state again under the lock (status, version, unlocked items, …),
-    in one single-table query. The period, form and city a submission belongs to never change, so what the
-    caller already read of them (``get_submission_for``: the period, cycle, edition, form and city) is kept."""
+    in one single-table query, into the caller's object. Which period, form and city a submission belongs to never
+    changes, so what the caller already read of them (``get_submission_for``: the period, cycle, edition, form and
+    city) is kept; the period's dates are read unlocked, as they always were (the period row is not locked)."""
     state = [f.attname for f in Submission._meta.concrete_fields if not f.is_relation and not f.primary_key]
     submission.refresh_from_db(fields=state, from_queryset=Submission.objects.select_for_update())
     return submission
@@ -489,7 +488,8 @@ def save_draft(
 ) -> SaveResult:
     """Save what the city typed (暂存). Only the values and explanations the user changed since ``base_version``
     are written; one that someone else changed in between is not overwritten: it is reported as a conflict, and
-    the user's attempt is kept as a version of its own."""
+    the user's attempt is kept as a version of its own. ``submission`` is locked and brought up to date in place
+    (its state, and its version after the save); ``result.submission`` is the same object."""
     with transaction.atomic():
         locked = _lock_state(submission)
         if not _city_member(actor, locked):
@@ -504,7 +504,10 @@ def save_draft(
         # Every stored row of the submission, read once: the current state, and the rows a change updates.
         stored = {dv.item_id: dv for dv in DataValue.objects.filter(submission_id=locked.pk) if dv.item_id in by_pk}
         current, current_explanations = _state_of(_row(by_pk[dv.item_id], dv) for dv in stored.values())
-        if base_version == locked.version:  # nothing happened since the user's page: it showed what is stored
+        if base_version == locked.version:
+            # Nothing happened since the user's page, which showed what is stored. (Every write of stored values
+            # makes a version under this row lock — the autosave, bulk fills, imports of accepted data — so the
+            # stored rows are the latest applied version's snapshot; a conflict version changes neither.)
             base_values, base_explanations = current, current_explanations
         else:
             base_values, base_explanations = _state_at(locked, base_version)
