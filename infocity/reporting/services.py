@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -277,27 +277,55 @@ def _state_of(
     return values, explanations
 
 
+def _previous_candidates(submission: Submission) -> QuerySet[Submission]:
+    """The same city's and form's submissions for earlier periods of the same frequency that have values — in this
+    cycle or an earlier one — latest first."""
+    return Submission.objects.filter(
+        Exists(DataValue.objects.filter(submission=OuterRef("pk"))),
+        city_id=submission.city_id,
+        form__code=submission.form.code,
+        period__frequency=submission.period.frequency,
+        period__ends_on__lt=submission.period.starts_on,
+    ).order_by("-period__ends_on")
+
+
 def previous_submission(submission: Submission) -> Submission | None:
-    """The same city's and form's submission for the latest earlier period of the same frequency that has
-    values — in this cycle or an earlier one (the previous comparable period)."""
-    return (
-        Submission.objects.filter(
-            Exists(DataValue.objects.filter(submission=OuterRef("pk"))),
-            city_id=submission.city_id,
-            form__code=submission.form.code,
-            period__frequency=submission.period.frequency,
-            period__ends_on__lt=submission.period.starts_on,
+    """The submission of the previous comparable period: the latest of :func:`_previous_candidates`."""
+    previous: Submission | None = _previous_candidates(submission).select_related("period").first()
+    return previous
+
+
+@dataclass(frozen=True)
+class PreviousPeriod:
+    """What the checks and the entry page compare a submission with: the previous comparable period's submission,
+    its period's label and its values (canonical strings, as :func:`current_values` gives them)."""
+
+    submission_id: int
+    label: str
+    values: dict[str, str | None]
+
+
+def previous_period(submission: Submission) -> PreviousPeriod | None:
+    """:func:`previous_submission` and its values in one query (it has values, or it is not the previous one)."""
+    chosen = _previous_candidates(submission).values("pk")[:1]
+    rows = list(
+        DataValue.objects.filter(submission_id=Subquery(chosen)).values_list(
+            "submission_id",
+            "submission__period__label",
+            "item__code",
+            "item__value_type",
+            "number",
+            "text",
+            "explanation",
         )
-        .select_related("period")
-        .order_by("-period__ends_on")
-        .first()
     )
+    if not rows:
+        return None
+    values, _ = _state_of(row[2:] for row in rows)
+    return PreviousPeriod(submission_id=rows[0][0], label=rows[0][1], values=values)
 
 
-def values_of(submission: Submission | None, items: list[DataItem]) -> dict[str, Value | None]:
-    if submission is None:
-        return {}
-    raw, _ = current_values(submission)
+def _parsed(raw: Mapping[str, str | None], items: list[DataItem]) -> dict[str, Value | None]:
     parsed: dict[str, Value | None] = {}
     for item in items:
         try:
@@ -305,6 +333,10 @@ def values_of(submission: Submission | None, items: list[DataItem]) -> dict[str,
         except ParseError:
             parsed[item.code] = None
     return parsed
+
+
+def values_of(submission: Submission | None, items: list[DataItem]) -> dict[str, Value | None]:
+    return {} if submission is None else _parsed(current_values(submission)[0], items)
 
 
 def previous_values_many(submissions: list[Submission]) -> dict[int, tuple[str, dict[str, Value | None]]]:
@@ -352,26 +384,23 @@ def previous_values_many(submissions: list[Submission]) -> dict[int, tuple[str, 
         if previous is None:
             answer[submission.pk] = ("上期", {})
             continue
-        parsed: dict[str, Value | None] = {}
-        for item in form_items(submission):
-            try:
-                parsed[item.code] = parse_value(item, raw.get(previous.pk, {}).get(item.code) or "")
-            except ParseError:
-                parsed[item.code] = None
+        parsed = _parsed(raw.get(previous.pk, {}), form_items(submission))
         answer[submission.pk] = (f"上期（{previous.period.label}）", parsed)
     return answer
 
 
 def check_submission(
     submission: Submission, raw: Mapping[str, str | None] | None = None
-) -> tuple[CheckResult, Submission | None]:
-    """Validate the submission's current values (or ``raw`` instead) against the edition's rules."""
+) -> tuple[CheckResult, PreviousPeriod | None]:
+    """Validate the submission's current values (or ``raw`` instead) against the edition's rules; also the
+    previous period it was compared with."""
     items = form_items(submission)
     typed = {code: value or "" for code, value in (raw if raw is not None else current_values(submission)[0]).items()}
-    previous = previous_submission(submission)
-    label = f"上期（{previous.period.label}）" if previous else "上期"
+    previous = previous_period(submission)
+    label = f"上期（{previous.label}）" if previous else "上期"
+    before = _parsed(previous.values, items) if previous else {}
     compiled = compiled_edition(submission.period.cycle.edition)
-    return check_values(compiled, items, typed, values_of(previous, items), previous_label=label), previous
+    return check_values(compiled, items, typed, before, previous_label=label), previous
 
 
 # --- saving ---------------------------------------------------------------------------------------
@@ -393,7 +422,7 @@ class SaveResult:
     conflicts: list[Conflict] = field(default_factory=list)
     locked: list[str] = field(default_factory=list)
     check: CheckResult | None = None
-    previous: Submission | None = None  # the previous period's submission the check compared with
+    previous: PreviousPeriod | None = None  # the previous period the check compared with
     values: tuple[dict[str, str | None], dict[str, str]] | None = None  # the values and explanations now stored
 
 

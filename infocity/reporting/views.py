@@ -203,20 +203,20 @@ def _can(user: User, submission: Submission) -> dict[str, bool]:
 def _rows(
     submission: Submission,
     check: Any,
-    previous: Submission | None,
+    previous: services.PreviousPeriod | None,
     values: tuple[Any, Any] | None = None,
     fragment: bool = False,
 ) -> list[dict[str, Any]]:
     """One row per item, grouped by area, with the value, the previous value, messages and comments. ``values``:
     the submission's current values and explanations when the caller has read them already. ``fragment``: for an
-    htmx answer that swaps in messages and explanation boxes only — the previous values and the reviewer's
-    comments, which it does not show, are not read."""
+    htmx answer that swaps in messages and explanation boxes only — the reviewer's comments, which it does not
+    show, are not read (the previous period's values come with ``previous``, read once by the check)."""
     items = services.form_items(submission)
     current, explanations = values if values is not None else services.current_values(submission)
     previous_values: dict[str, Any] = {}
     comments: dict[str, str] = {}
     if not fragment:
-        previous_values, _ = services.current_values(previous) if previous else ({}, {})
+        previous_values = previous.values if previous else {}
         last_return = submission.versions.filter(action=SubmissionVersion.Action.RETURN).order_by("-number").first()
         comments = last_return.item_comments if last_return and submission.status == Status.DRAFT else {}
     rows = []
@@ -253,7 +253,7 @@ def _grouped(rows: list[dict[str, Any]]) -> list[tuple[Any, list[dict[str, Any]]
 def _submission_context(
     request: HttpRequest,
     submission: Submission,
-    checked: tuple[Any, Submission | None] | None = None,
+    checked: tuple[Any, services.PreviousPeriod | None] | None = None,
     values: tuple[dict[str, str | None], dict[str, str]] | None = None,
     fragment: bool = False,
     **extra: Any,
