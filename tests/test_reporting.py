@@ -525,19 +525,22 @@ def test_ministry_creates_and_edits_a_cycle_in_the_pages(cast: Cast, settings: A
 # --- from the review of the workflow ---------------------------------------------------------------
 
 
-def test_after_a_conflict_the_field_shows_the_other_value_so_autosave_cannot_overwrite_it(
-    cast: Cast, cycle: ReportingCycle
-) -> None:
+def changed_meanwhile(cast: Cast, raw: dict[str, str], explanations: dict[str, str]) -> tuple[Submission, int]:
+    """A conflict's set-up: a filled draft, and the version a page showed before the city's reporter saved ``raw``
+    and ``explanations`` over it."""
     submission = slot(cast, "hangzhou", "2016-M11")
     fill(cast, submission)
     base = fresh(submission).version
     services.save_draft(
-        actor=cast.users["city-hz"],
-        submission=submission,
-        raw={"FTTH_USERS": "7700"},
-        explanations={},
-        base_version=base,
+        actor=cast.users["city-hz"], submission=submission, raw=raw, explanations=explanations, base_version=base
     )
+    return submission, base
+
+
+def test_after_a_conflict_the_field_shows_the_other_value_so_autosave_cannot_overwrite_it(
+    cast: Cast, cycle: ReportingCycle
+) -> None:
+    submission, base = changed_meanwhile(cast, {"FTTH_USERS": "7700"}, {})
     data = {f"value-{k}": v for k, v in MONTHLY.items()} | {"value-FTTH_USERS": "7800", "base_version": str(base)}
     response = cast.client("city-hz-approver").post(
         reverse("reporting:save", args=[submission.pk]), data, HTTP_HX_REQUEST="true"
@@ -598,13 +601,7 @@ def test_a_typed_value_costs_few_queries(cast: Cast, cycle: ReportingCycle) -> N
 
 
 def test_explanations_conflict_like_values(cast: Cast, cycle: ReportingCycle) -> None:
-    submission = slot(cast, "hangzhou", "2016-M11")
-    fill(cast, submission)
-    base = fresh(submission).version
-    services.save_draft(
-        actor=cast.users["city-hz"], submission=submission, raw={}, explanations={"LTE_USERS": "甲的说明"},
-        base_version=base,
-    )  # fmt: skip
+    submission, base = changed_meanwhile(cast, {}, {"LTE_USERS": "甲的说明"})
     result = services.save_draft(
         actor=cast.users["city-hz-approver"], submission=submission, raw={}, explanations={"LTE_USERS": "乙的说明"},
         base_version=base,
@@ -617,13 +614,7 @@ def test_explanations_conflict_like_values(cast: Cast, cycle: ReportingCycle) ->
 def test_after_an_explanation_conflict_the_box_shows_the_other_text_so_autosave_cannot_overwrite_it(
     cast: Cast, cycle: ReportingCycle
 ) -> None:
-    submission = slot(cast, "hangzhou", "2016-M11")
-    fill(cast, submission)
-    base = fresh(submission).version
-    services.save_draft(
-        actor=cast.users["city-hz"], submission=submission, raw={}, explanations={"LTE_USERS": "甲的说明"},
-        base_version=base,
-    )  # fmt: skip
+    submission, base = changed_meanwhile(cast, {}, {"LTE_USERS": "甲的说明"})
     client = cast.client("city-hz-approver")
     data = {f"value-{k}": v for k, v in MONTHLY.items()} | {"explain-LTE_USERS": "乙的说明", "base_version": str(base)}
     html = client.post(reverse("reporting:save", args=[submission.pk]), data, HTTP_HX_REQUEST="true").content.decode()
