@@ -1,6 +1,6 @@
 """What one request of the deadline day costs, in-process: processor time, queries and PostgreSQL's processor time
 per request kind, for the city reporter's path (log in, home, work queue, entry page, then autosave and inline check
-for every typed value).
+for every typed value; the explanations a warning asks for are not typed, unlike in the load benchmark).
 
     .venv/bin/python bench/deadline.py --database-url postgres://postgres@127.0.0.1:5433/bench_deadline --reset \
         --users 50 --duration 30                         # once: the benchmark database and its plan
@@ -11,7 +11,8 @@ It drives the views through Django's test client in this process (no server, no 
 plan that ``bench/deadline.py`` set up, and takes cities whose open forms are still empty (each run fills some: run
 ``deadline.py --reset`` again when none are left). Per request kind it prints the median of ``time.process_time()``
 around the request, the median number of queries, and the mean processor time of the PostgreSQL backend serving this
-process (from its clock ticks in /proc: coarse, so a mean over many requests). Load-free figures: they tell which
+process (from its clock ticks in /proc: coarse, so a mean over many requests; only for a server on this host). The
+query capture adds a little to each request's time, the same for every version. Load-free figures: they tell which
 change makes a request cheaper, the deadline benchmark tells what that does under load. With ``--code`` the
 platform is imported from another checkout, so two versions can be measured alternately on the same database state.
 """
@@ -43,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=str(Path(tempfile.gettempdir()) / "infocity-bench-deadline"),
         help="bench/deadline.py's --var-dir (its plan of cities, accounts and values)",
     )
-    parser.add_argument("--today", default="2016-07-10", help="the deadline day (REPORTING_TODAY)")
+    parser.add_argument("--today", default="", help="the deadline day (REPORTING_TODAY; default: the plan's)")
     parser.add_argument("--cities", type=int, default=3, help="cities whose forms are filled (default 3)")
     parser.add_argument("--code", default=str(ROOT), help="the checkout whose platform is measured (default: this)")
     return parser.parse_args(argv)
@@ -51,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    with (Path(args.var_dir) / "plan.json").open(encoding="utf-8") as handle:
+        plan = json.load(handle)
+    today = args.today or str(plan.get("today") or "2016-07-10")
     sys.path.insert(0, str(Path(args.code).resolve()))
     os.environ.update(
         {
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             "SECURE_COOKIES": "0",
             "CONN_MAX_AGE": "60",
             "TASK_BACKEND": "database",
-            "REPORTING_TODAY": args.today,
+            "REPORTING_TODAY": today,
             "LOG_LEVEL": "WARNING",
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         }
@@ -76,8 +80,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from infocity.reporting.models import DataValue
 
-    with (Path(args.var_dir) / "plan.json").open(encoding="utf-8") as handle:
-        plan = json.load(handle)
     empty = [
         city
         for city in reversed(plan["cities"])
@@ -92,15 +94,22 @@ def main(argv: list[str] | None = None) -> int:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
 
+    # PostgreSQL's processor time is read from its backend process, so only for a server on this host (not in a
+    # container or on another machine: there the figure is left out).
+    stat = Path(f"/proc/{backend}/stat")
+    local = stat.exists() and b"postgres" in Path(f"/proc/{backend}/cmdline").read_bytes()
+
     def backend_ticks() -> int:
-        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        if not local:
+            return 0
+        fields = stat.read_text().rsplit(")", 1)[1].split()
         return int(fields[11]) + int(fields[12])  # utime + stime, after the state field
 
     tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
     costs: dict[str, list[tuple[float, int]]] = {}
     database: dict[str, int] = {}
 
-    def timed(kind: str, request: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def timed(kind: str, request: Callable[..., Any], *args: Any, expect: int = 200, **kwargs: Any) -> Any:
         ticks = backend_ticks()
         with CaptureQueriesContext(connection) as queries:
             started = time.process_time()
@@ -108,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             spent = time.process_time() - started
         database[kind] = database.get(kind, 0) + backend_ticks() - ticks
         costs.setdefault(kind, []).append((spent * 1000, len(queries)))
-        if response.status_code not in (200, 302):
-            raise SystemExit(f"{kind}: HTTP {response.status_code}")
+        if response.status_code != expect:
+            raise SystemExit(f"{kind}: HTTP {response.status_code}, expected {expect}")
         return response
 
     for city in empty:
@@ -118,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         match = CSRF.search(page.content.decode())
         assert match is not None
         login = {"username": city["reporter"], "password": plan["password"], "csrfmiddlewaretoken": match.group(1)}
-        timed("POST /accounts/login/", client.post, "/accounts/login/", login)
+        timed("POST /accounts/login/", client.post, "/accounts/login/", login, expect=302)
         timed("GET / (home)", client.get, "/")
         timed("GET /reporting/ (queue)", client.get, "/reporting/")
         for submission in city["submissions"]:
@@ -127,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             found = BASE_VERSION.search(page.content.decode())
             assert found is not None
             base = found.group(1)
-            items = [(code, value) for code, value in submission["items"] if not code.startswith("explain:")]
+            items = [(code, value) for code, value in submission["items"]]
             typed: dict[str, str] = {}
             for code, value in items:
                 typed[code] = value
@@ -146,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind, samples in costs.items():
         cpu = statistics.median(sample[0] for sample in samples)
         queries = statistics.median(sample[1] for sample in samples)
-        pg = database[kind] * tick_ms / len(samples)
-        print(f"{kind:34} {len(samples):5} {cpu:16.1f} {queries:17.0f} {pg:21.1f}")
+        pg = f"{database[kind] * tick_ms / len(samples):21.1f}" if local else f"{'—':>21}"
+        print(f"{kind:34} {len(samples):5} {cpu:16.1f} {queries:17.0f} {pg}")
     return 0
 
 

@@ -569,6 +569,25 @@ def test_an_autosave_reads_the_state_again_under_the_lock(cast: Cast, cycle: Rep
     assert fresh(submission).status == Status.SUBMITTED
 
 
+def test_the_entry_page_shows_the_previous_period(cast: Cast, cycle: ReportingCycle) -> None:
+    """The 上期 column and the line naming its period come from the previous period with values (read once, with
+    the check that compares with it)."""
+    october, november = slot(cast, "hangzhou", "2016-M10"), slot(cast, "hangzhou", "2016-M11")
+    with clock.at(clock.now().replace(month=11, day=5)):
+        fill(cast, october)
+    html = cast.client("city-hz").get(reverse("reporting:submission", args=[november.pk])).content.decode()
+    assert "“上期”一列为 2016年10月 的数值。" in html
+    row = html[html.index('id="row-FBB_USERS"') :]
+    assert "10,000" in row[: row.index("</tr>")]
+    # Unfilled October: no previous period, and no line naming one.
+    html = (
+        cast.client("city-gz")
+        .get(reverse("reporting:submission", args=[slot(cast, "guangzhou", "2016-M11").pk]))
+        .content.decode()
+    )
+    assert "“上期”一列为" not in html
+
+
 def test_a_typed_value_costs_few_queries(cast: Cast, cycle: ReportingCycle) -> None:
     """Deadline day: every typed value costs an autosave and a live check. The user is read with its organisation
     and whether it enrolled a second factor in one query; the submission with its period, cycle, edition, form and

@@ -277,6 +277,11 @@ def _state_of(
     return values, explanations
 
 
+# Latest period first; two cycles may have periods of the same dates, and the later-created submission wins there, so
+# that the pages, the checks and the bulk channels always compare with the same one.
+_LATEST_FIRST = ("-period__ends_on", "-period__starts_on", "-pk")
+
+
 def _previous_candidates(submission: Submission) -> QuerySet[Submission]:
     """The same city's and form's submissions for earlier periods of the same frequency that have values — in this
     cycle or an earlier one — latest first."""
@@ -286,7 +291,7 @@ def _previous_candidates(submission: Submission) -> QuerySet[Submission]:
         form__code=submission.form.code,
         period__frequency=submission.period.frequency,
         period__ends_on__lt=submission.period.starts_on,
-    ).order_by("-period__ends_on")
+    ).order_by(*_LATEST_FIRST)
 
 
 def previous_submission(submission: Submission) -> Submission | None:
@@ -356,7 +361,7 @@ def previous_values_many(submissions: list[Submission]) -> dict[int, tuple[str, 
                 period__ends_on__lt=max(s.period.starts_on for s in members),
             )
             .select_related("period")
-            .order_by("-period__ends_on")
+            .order_by(*_LATEST_FIRST)
         )
         by_city: dict[int, list[Submission]] = {}
         for candidate in candidates:

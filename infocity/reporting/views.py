@@ -258,9 +258,10 @@ def _submission_context(
     fragment: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The entry page's context. ``checked``: the check of the current values (and the previous submission), and
-    ``values``: the current values and explanations, when the caller has them already — the autosave's service
-    reads and checks the values it saved — so they are not read and checked again. ``fragment``: see ``_rows``."""
+    """The entry page's context. ``checked``: the check of the current values (and the previous period it compared
+    with), and ``values``: the current values and explanations, when the caller has them already — the autosave's
+    service reads and checks the values it saved — so they are not read and checked again. ``fragment``: see
+    ``_rows``."""
     if values is None:
         values = services.current_values(submission)
     check, previous = checked if checked is not None else services.check_submission(submission, values[0])
