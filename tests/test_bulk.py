@@ -450,3 +450,21 @@ def test_a_number_typed_as_a_percentage_reads_as_shown(cast: Cast, world: Report
     checked = upload(client, "杭州.xlsx", buffer.getvalue())
     assert checked.status == Import.Status.CHECKED, checked.errors
     assert {c["item"]: c["new"] for e in checked.entries.all() for c in e.changes}["FBB_20M_USERS"] == "62"
+
+
+def test_the_template_and_the_import_compare_with_the_previous_period(cast: Cast, world: ReportingCycle) -> None:
+    """The template's 上期数值 column and the import's change check read the previous period with values — the
+    same one the entry page and its checks compare with."""
+    from infocity.reporting import clock, services
+
+    october = Submission.objects.get(city__name="杭州市", period__code="2016-M10", form__code="M")
+    with clock.at(clock.now().replace(month=11, day=5)):
+        services.save_draft(actor=cast.users["city-hz"], submission=october, raw=M11, explanations={}, base_version=0)
+    client = cast.client("city-hz")
+    target = hz_m11()
+    template = download_template(client, cast.orgs["hangzhou"].pk, target.period_id)
+    sheet = load_workbook(io.BytesIO(template))["填报"]
+    shown = {str(row[4].value): row[7].value for row in sheet.iter_rows(min_row=2)}
+    assert shown["FBB_USERS"] == "10,000" and shown["LTE_USERS"] == "12,000"
+    checked = upload(client, "杭州11月.xlsx", fill(template, NUMBERS | {"LTE_USERS": 19000}))
+    assert "上期（2016年10月）" in str(checked.errors), checked.errors

@@ -44,7 +44,7 @@ def has_confirmed_device(user: User) -> bool:
     known = getattr(user, "has_confirmed_device", None)
     if isinstance(known, bool):
         return known
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return confirmed_device(user) is not None
 
 
 def required(user: User) -> bool:

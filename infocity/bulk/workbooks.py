@@ -73,7 +73,8 @@ def template(submissions: list[Submission]) -> bytes:
         meta.append([submission.pk, submission.version])
         items = reporting.form_items(submission)
         current, explanations = reporting.current_values(submission)
-        previous = reporting.values_of(reporting.previous_submission(submission), items)
+        before = reporting.previous_period(submission)
+        previous = reporting.parsed_values(before.values, items) if before else {}
         for item in items:
             sheet.append([
                 submission.city.code, submission.city.name, submission.period.code, submission.form.code, item.code,

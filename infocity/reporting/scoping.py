@@ -20,22 +20,25 @@ def _role(user: Any) -> str:
     return str(user.role or "")
 
 
-def submissions_visible_to(user: Any) -> QuerySet[Submission]:
-    qs = Submission.objects.select_related("period", "period__cycle", "form", "city", "city__parent")
+def _scoped(user: Any) -> QuerySet[Submission]:
     role = _role(user)
     if role in NATIONAL:
-        return qs
+        return Submission.objects.all()
     if role in PLACE:
-        return qs.filter(city__path__startswith=user.organisation.path)
-    return qs.none()
+        return Submission.objects.filter(city__path__startswith=user.organisation.path)
+    return Submission.objects.none()
+
+
+def submissions_visible_to(user: Any) -> QuerySet[Submission]:
+    """The submissions the user may see, with what lists show: the period, cycle, form, city and its province."""
+    return _scoped(user).select_related("period", "period__cycle", "form", "city", "city__parent")
 
 
 def get_submission_for(user: Any, pk: int) -> Submission:
     """One submission the user may see, with what its pages read: the period, cycle and edition (the checks), the
-    form and the city — not the city's province, which lists show and one page here does not need (the join
-    costs an autosave about a millisecond; the progress report's PDF reads it on its own)."""
-    one = submissions_visible_to(user).select_related(None).select_related("period__cycle__edition", "form", "city")
-    return get_visible_or_404(user, one, pk)
+    form and the city — not the city's province, which one page here does not need (the join costs an autosave
+    about a millisecond; the progress report's PDF reads it on its own)."""
+    return get_visible_or_404(user, _scoped(user).select_related("period__cycle__edition", "form", "city"), pk)
 
 
 def cycles_visible_to(user: Any) -> QuerySet[ReportingCycle]:

@@ -282,22 +282,16 @@ def _state_of(
 _LATEST_FIRST = ("-period__ends_on", "-period__starts_on", "-pk")
 
 
-def _previous_candidates(submission: Submission) -> QuerySet[Submission]:
-    """The same city's and form's submissions for earlier periods of the same frequency that have values — in this
-    cycle or an earlier one — latest first."""
+def _comparable(form_code: str, frequency: str, before: datetime.date, **where: Any) -> QuerySet[Submission]:
+    """Submissions of a form (by code: editions differ between cycles) and frequency for periods that ended before
+    ``before`` and that have values — the candidates for "the previous comparable period" — latest first."""
     return Submission.objects.filter(
         Exists(DataValue.objects.filter(submission=OuterRef("pk"))),
-        city_id=submission.city_id,
-        form__code=submission.form.code,
-        period__frequency=submission.period.frequency,
-        period__ends_on__lt=submission.period.starts_on,
+        form__code=form_code,
+        period__frequency=frequency,
+        period__ends_on__lt=before,
+        **where,
     ).order_by(*_LATEST_FIRST)
-
-
-def previous_submission(submission: Submission) -> Submission | None:
-    """The submission of the previous comparable period: the latest of :func:`_previous_candidates`."""
-    previous: Submission | None = _previous_candidates(submission).select_related("period").first()
-    return previous
 
 
 @dataclass(frozen=True)
@@ -311,8 +305,11 @@ class PreviousPeriod:
 
 
 def previous_period(submission: Submission) -> PreviousPeriod | None:
-    """:func:`previous_submission` and its values in one query (it has values, or it is not the previous one)."""
-    chosen = _previous_candidates(submission).values("pk")[:1]
+    """The same city's and form's submission for the latest earlier period of the same frequency that has values —
+    in this cycle or an earlier one — with its period's label and its values, in one query."""
+    period = submission.period
+    candidates = _comparable(submission.form.code, period.frequency, period.starts_on, city_id=submission.city_id)
+    chosen = candidates.values("pk")[:1]
     rows = list(
         DataValue.objects.filter(submission_id=Subquery(chosen)).values_list(
             "submission_id",
@@ -330,7 +327,9 @@ def previous_period(submission: Submission) -> PreviousPeriod | None:
     return PreviousPeriod(submission_id=rows[0][0], label=rows[0][1], values=values)
 
 
-def _parsed(raw: Mapping[str, str | None], items: list[DataItem]) -> dict[str, Value | None]:
+def parsed_values(raw: Mapping[str, str | None], items: list[DataItem]) -> dict[str, Value | None]:
+    """Canonical strings (as :func:`current_values` gives them) as values of their items' types; None where a
+    value does not parse."""
     parsed: dict[str, Value | None] = {}
     for item in items:
         try:
@@ -340,29 +339,17 @@ def _parsed(raw: Mapping[str, str | None], items: list[DataItem]) -> dict[str, V
     return parsed
 
 
-def values_of(submission: Submission | None, items: list[DataItem]) -> dict[str, Value | None]:
-    return {} if submission is None else _parsed(current_values(submission)[0], items)
-
-
 def previous_values_many(submissions: list[Submission]) -> dict[int, tuple[str, dict[str, Value | None]]]:
-    """:func:`previous_submission` and :func:`values_of` for many submissions at once (bulk imports): per
-    submission the label of its previous comparable period and that period's values."""
+    """:func:`previous_period` for many submissions at once (bulk imports): per submission the label of its
+    previous comparable period and that period's values, parsed."""
     groups: dict[tuple[str, str], list[Submission]] = {}
     for submission in submissions:
         groups.setdefault((submission.form.code, submission.period.frequency), []).append(submission)
     chosen: dict[int, Submission] = {}
     for (code, frequency), members in groups.items():
-        candidates = (
-            Submission.objects.filter(
-                Exists(DataValue.objects.filter(submission=OuterRef("pk"))),
-                city_id__in={s.city_id for s in members},
-                form__code=code,
-                period__frequency=frequency,
-                period__ends_on__lt=max(s.period.starts_on for s in members),
-            )
-            .select_related("period")
-            .order_by(*_LATEST_FIRST)
-        )
+        before = max(s.period.starts_on for s in members)
+        candidates = _comparable(code, frequency, before, city_id__in={s.city_id for s in members})
+        candidates = candidates.select_related("period")
         by_city: dict[int, list[Submission]] = {}
         for candidate in candidates:
             by_city.setdefault(candidate.city_id, []).append(candidate)
@@ -373,23 +360,20 @@ def previous_values_many(submissions: list[Submission]) -> dict[int, tuple[str, 
             )
             if found is not None:
                 chosen[submission.pk] = found
-    raw: dict[int, dict[str, str]] = {}
+    stored: dict[int, list[tuple[str, str, Decimal | None, str, str]]] = {}
     rows = DataValue.objects.filter(submission_id__in={c.pk for c in chosen.values()}).values_list(
-        "submission_id", "item__code", "item__value_type", "number", "text"
+        "submission_id", "item__code", "item__value_type", "number", "text", "explanation"
     )
-    for pk, code, value_type, number, text in rows:
-        if number is not None:
-            is_bool = value_type == DataItem.Type.BOOLEAN
-            raw.setdefault(pk, {})[code] = ("是" if number else "否") if is_bool else format(number.normalize(), "f")
-        elif text:
-            raw.setdefault(pk, {})[code] = text
+    for pk, code, value_type, number, text, explanation in rows:
+        stored.setdefault(pk, []).append((code, value_type, number, text, explanation))
+    raw = {pk: _state_of(values)[0] for pk, values in stored.items()}
     answer: dict[int, tuple[str, dict[str, Value | None]]] = {}
     for submission in submissions:
         previous = chosen.get(submission.pk)
         if previous is None:
             answer[submission.pk] = ("上期", {})
             continue
-        parsed = _parsed(raw.get(previous.pk, {}), form_items(submission))
+        parsed = parsed_values(raw.get(previous.pk, {}), form_items(submission))
         answer[submission.pk] = (f"上期（{previous.period.label}）", parsed)
     return answer
 
@@ -403,7 +387,7 @@ def check_submission(
     typed = {code: value or "" for code, value in (raw if raw is not None else current_values(submission)[0]).items()}
     previous = previous_period(submission)
     label = f"上期（{previous.label}）" if previous else "上期"
-    before = _parsed(previous.values, items) if previous else {}
+    before = parsed_values(previous.values, items) if previous else {}
     compiled = compiled_edition(submission.period.cycle.edition)
     return check_values(compiled, items, typed, before, previous_label=label), previous
 
